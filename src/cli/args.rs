@@ -1,0 +1,111 @@
+//! All clap types in one place. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockproxy-gen",
+    version,
+    about = "Least-privilege HAProxy configs for the Docker socket",
+    long_about = "Least-privilege HAProxy configs for the Docker socket.\n\n\
+        Renders the smallest haproxy.cfg that lets exactly your clients (Traefik, Homepage, \
+        Portainer, ...) call the Docker API endpoints they need, and denies everything else."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a hardened haproxy.cfg from presets or Tecnativa-style env flags.
+    Render(RenderArgs),
+    /// List the built-in presets, or show one preset's grants.
+    Presets(PresetsArgs),
+    /// List the Docker Engine API routes of the catalog (the names grants use).
+    Routes(RoutesArgs),
+}
+
+/// Where the policy comes from. Several presets render as one frontend each.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A built-in preset (repeatable): one frontend, on its own port, per preset.
+    #[arg(long = "preset", value_name = "NAME")]
+    pub presets: Vec<String>,
+    /// A preset YAML file of your own (repeatable).
+    #[arg(long = "preset-file", value_name = "FILE")]
+    pub preset_files: Vec<PathBuf>,
+    /// A Tecnativa-style flag, e.g. CONTAINERS=1 (repeatable). POST=1 opens POST routes of the
+    /// enabled sections only; DELETE=1 and PUT=1 open those methods; ALLOW_START, ALLOW_STOP and
+    /// ALLOW_RESTARTS work without POST. Defaults: EVENTS=1 PING=1 VERSION=1.
+    #[arg(long = "flag", value_name = "KEY=VAL")]
+    pub flags: Vec<String>,
+    /// A .env-style file of Tecnativa flags (repeatable; --flag values override it).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Serve all clients from one frontend with the union of their grants (one trust level).
+    #[arg(long)]
+    pub merge: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Port of the first client frontend; further clients get the next ports.
+    #[arg(long, default_value_t = sockproxy_gen::render::DEFAULT_PORT)]
+    pub port: u16,
+    /// Listen on one address only (IPv4 or IPv6) instead of all interfaces.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["ipv4_only", "unix"])]
+    pub listen: Option<String>,
+    /// Listen on all IPv4 interfaces only (hosts without IPv6).
+    #[arg(long, conflicts_with = "unix")]
+    pub ipv4_only: bool,
+    /// Listen on a unix socket instead of TCP; `{client}` in the path names each client's socket.
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+    /// The Docker socket as HAProxy sees it [default: /var/run/docker.sock, or SOCKET_PATH].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Per-request log lines as text or JSON.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormatArg,
+    /// Address of the health frontend (answers /healthz from the socket's state).
+    #[arg(long, value_name = "ADDR:PORT", default_value = sockproxy_gen::render::DEFAULT_HEALTH)]
+    pub health: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PresetsArgs {
+    #[command(subcommand)]
+    pub action: Option<PresetsAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PresetsAction {
+    /// Show a preset's grants as a table, or its YAML (a start for your own preset file).
+    Show {
+        name: String,
+        /// Print the preset's YAML source instead of the table.
+        #[arg(long)]
+        yaml: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RoutesArgs {
+    /// Only routes whose Tecnativa section (flag) is SECTION, e.g. CONTAINERS.
+    #[arg(long)]
+    pub section: Option<String>,
+}

@@ -1,0 +1,59 @@
+//! `sockproxy-gen render`: policy in, haproxy.cfg out.
+
+use sockproxy_gen::catalog::Catalog;
+use sockproxy_gen::policy::{Policy, PolicyInputs};
+use sockproxy_gen::render::{self, Listen, LogFormat, RenderInputs, RenderOptions};
+use sockproxy_gen::{output, Result};
+
+use crate::cli::args::{LogFormatArg, PolicyArgs, RenderArgs};
+use crate::cli::printing;
+
+pub fn policy_inputs(args: &PolicyArgs) -> PolicyInputs {
+    PolicyInputs {
+        presets: args.presets.clone(),
+        preset_files: args.preset_files.clone(),
+        env_files: args.env_files.clone(),
+        flags: args.flags.clone(),
+        merge: args.merge,
+    }
+}
+
+pub fn run(args: RenderArgs) -> Result<()> {
+    let catalog = Catalog::builtin();
+    let policy_inputs = policy_inputs(&args.policy);
+    let policy = Policy::build(catalog, &policy_inputs)?;
+    let settings = &policy.flag_settings;
+    let listen = match (&args.unix, &args.listen) {
+        (Some(path), _) => Listen::Unix { path: path.clone() },
+        (None, Some(address)) => Listen::Address {
+            address: address.clone(),
+        },
+        (None, None) if args.ipv4_only || settings.disable_ipv6 => Listen::Ipv4,
+        (None, None) => Listen::All,
+    };
+    let options = RenderOptions {
+        listen,
+        port: args.port,
+        socket: args
+            .socket
+            .clone()
+            .or_else(|| settings.socket_path.clone())
+            .unwrap_or_else(|| render::DEFAULT_SOCKET.into()),
+        log_format: match args.log_format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        },
+        health: args.health.clone(),
+    };
+    let inputs = RenderInputs {
+        policy: policy_inputs,
+        options,
+    };
+    let text = render::render(catalog, &policy, &inputs)?;
+    printing::notices(&policy.notices);
+    match &args.output {
+        Some(path) => output::write_atomic(path, text.as_bytes())?,
+        None => printing::stdout(&text),
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! sockproxy-gen: least-privilege HAProxy configs for the Docker socket.
+//!
+//! One model under every command: the [`catalog`] of Docker Engine API routes, and a
+//! [`policy`] (a set of grants on catalog routes) built from presets or Tecnativa-style env
+//! flags. [`render`] turns a policy into haproxy.cfg.
+//!
+//! The library never prints: it returns values, notices and errors; the binary decides how to
+//! show them.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod catalog;
+pub mod error;
+pub mod flags;
+pub mod output;
+pub mod policy;
+pub mod preset;
+pub mod render;
+pub mod suggest;
+
+pub use error::{Error, Result};
+
+/// The tool's version, recorded in every generated file's header.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,217 @@
+//! Policy: which catalog routes each client may call, and why.
+//!
+//! Every command reasons on a [`Policy`]: render writes it as haproxy.cfg, lint rebuilds one from
+//! an existing config and compares, verify probes a proxy against it.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, RouteId};
+use crate::error::{Error, Result};
+use crate::flags::{self, FlagSettings, FlagValue};
+use crate::preset;
+
+/// One allowed (method, route template), with the reason a reader can check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub route: RouteId,
+    pub reason: String,
+}
+
+/// The grants of one client (one preset, or the env-flag set). Rendered as its own frontend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientPolicy {
+    /// A name safe in HAProxy section names and log lines: `[a-z0-9][a-z0-9_-]*`.
+    pub name: String,
+    pub description: String,
+    /// In catalog (registration) order, one per route.
+    pub grants: Vec<Grant>,
+}
+
+impl ClientPolicy {
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        ClientPolicy {
+            name: name.into(),
+            description: description.into(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// Adds a grant; a route granted twice keeps its first reason.
+    pub fn grant(&mut self, route: RouteId, reason: impl Into<String>) {
+        if let Err(pos) = self.grants.binary_search_by_key(&route, |g| g.route) {
+            self.grants.insert(
+                pos,
+                Grant {
+                    route,
+                    reason: reason.into(),
+                },
+            );
+        }
+    }
+
+    pub fn allows(&self, route: RouteId) -> bool {
+        self.grants.binary_search_by_key(&route, |g| g.route).is_ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeLevel {
+    Warning,
+    Info,
+}
+
+/// Something the user should know about their inputs that is not an error
+/// (`POST=1` opens these routes, `true` is read as 0 by the Tecnativa image, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub level: NoticeLevel,
+    pub message: String,
+}
+
+impl Notice {
+    pub fn warning(message: impl Into<String>) -> Self {
+        Notice {
+            level: NoticeLevel::Warning,
+            message: message.into(),
+        }
+    }
+    pub fn info(message: impl Into<String>) -> Self {
+        Notice {
+            level: NoticeLevel::Info,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a policy is built from. Recorded in the header of generated files, so `lint` can
+/// re-render the same baseline.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyInputs {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub presets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preset_files: Vec<PathBuf>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_files: Vec<PathBuf>,
+    /// `KEY=VAL` given on the command line (they override env files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
+    /// Several clients merged into one frontend on purpose.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub merge: bool,
+}
+
+impl PolicyInputs {
+    pub fn is_empty(&self) -> bool {
+        self.presets.is_empty()
+            && self.preset_files.is_empty()
+            && self.env_files.is_empty()
+            && self.flags.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub clients: Vec<ClientPolicy>,
+    pub notices: Vec<Notice>,
+    /// Settings carried by Tecnativa flags (SOCKET_PATH, DISABLE_IPV6); render options win.
+    #[serde(skip)]
+    pub flag_settings: FlagSettings,
+}
+
+impl Policy {
+    pub fn build(catalog: &Catalog, inputs: &PolicyInputs) -> Result<Policy> {
+        if inputs.is_empty() {
+            return Err(Error::Invalid(
+                "no policy given: pass --preset NAME (see `sockproxy-gen presets`), --preset-file FILE, --flag KEY=VAL or --env-file FILE".into(),
+            ));
+        }
+        let mut clients = Vec::new();
+        let mut notices = Vec::new();
+        for name in &inputs.presets {
+            clients.push(preset::load_builtin(catalog, name)?.into_client());
+        }
+        for path in &inputs.preset_files {
+            clients.push(preset::load_file(catalog, path)?.into_client());
+        }
+        let mut flag_settings = FlagSettings::default();
+        if !inputs.env_files.is_empty() || !inputs.flags.is_empty() {
+            let mut values: Vec<FlagValue> = Vec::new();
+            for path in &inputs.env_files {
+                values.extend(flags::read_env_file(path)?);
+            }
+            for raw in &inputs.flags {
+                values.push(FlagValue::from_cli(raw)?);
+            }
+            let from_flags = flags::policy_from_flags(catalog, &values)?;
+            clients.push(from_flags.client);
+            notices.extend(from_flags.notices);
+            flag_settings = from_flags.settings;
+        }
+        let mut names: Vec<&str> = clients.iter().map(|c| c.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::Invalid(format!(
+                "client `{}` is given twice; each preset renders as its own frontend",
+                w[0]
+            )));
+        }
+        if inputs.merge && clients.len() > 1 {
+            let name = clients
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("_");
+            let mut merged = ClientPolicy::new(
+                name,
+                format!(
+                    "merged on purpose: {}",
+                    clients
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            for c in &clients {
+                for g in &c.grants {
+                    merged.grant(g.route, format!("{}: {}", c.name, g.reason));
+                }
+            }
+            notices.push(Notice::info(format!(
+                "--merge: {} clients share one frontend and one policy (the union of their grants)",
+                clients.len()
+            )));
+            clients = vec![merged];
+        }
+        for client in &clients {
+            notices.extend(dangerous_notice(catalog, client));
+        }
+        Ok(Policy {
+            clients,
+            notices,
+            flag_settings,
+        })
+    }
+}
+
+/// A warning naming the grants that can take over the host or read its files.
+fn dangerous_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    let dangerous: Vec<String> = client
+        .grants
+        .iter()
+        .map(|g| catalog.get(g.route))
+        .filter(|r| r.traits.dangerous)
+        .map(|r| r.display())
+        .collect();
+    (!dangerous.is_empty()).then(|| {
+        Notice::warning(format!(
+            "{}: grants routes that can take over the host or read its files: {}",
+            client.name,
+            dangerous.join(", ")
+        ))
+    })
+}

@@ -1,0 +1,230 @@
+//! Presets: the grants one client needs, read from its source (`presets/*.yaml`, embedded).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::catalog::{shape_of, Catalog, Method, Route, RouteId};
+use crate::error::{Error, Location, Result};
+use crate::policy::ClientPolicy;
+use crate::suggest;
+
+macro_rules! builtin_presets {
+    ($($name:literal),* $(,)?) => {
+        /// Built-in presets: (name, YAML text). Embedded so the binary needs no files.
+        pub const BUILTIN: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../presets/", $name, ".yaml")))),*
+        ];
+    };
+}
+
+builtin_presets!(
+    "alloy",
+    "autoheal",
+    "crowdsec",
+    "diun",
+    "dozzle",
+    "dozzle-actions",
+    "glance",
+    "glances",
+    "homepage",
+    "homepage-swarm",
+    "netdata",
+    "portainer-readonly",
+    "prometheus",
+    "prometheus-swarm",
+    "traefik",
+    "traefik-swarm",
+    "uptime-kuma",
+    "watchtower",
+);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetDoc {
+    name: String,
+    description: String,
+    /// The client versions the grants were read from.
+    #[serde(default)]
+    clients: Vec<String>,
+    /// Where the facts come from (file and section, upstream source files).
+    #[serde(default)]
+    source: Option<String>,
+    grants: Vec<GrantDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantDoc {
+    /// `METHOD /path/{placeholder}/...`, as in the catalog; placeholder names are free.
+    route: String,
+    reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PresetGrant {
+    pub route: RouteId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Preset {
+    pub name: String,
+    pub description: String,
+    pub clients: Vec<String>,
+    pub source: Option<String>,
+    pub grants: Vec<PresetGrant>,
+}
+
+impl Preset {
+    pub fn into_client(self) -> ClientPolicy {
+        let mut c = ClientPolicy::new(self.name, self.description);
+        for g in self.grants {
+            c.grant(g.route, g.reason);
+        }
+        c
+    }
+}
+
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTIN.iter().map(|(n, _)| *n)
+}
+
+pub fn load_builtin(catalog: &Catalog, name: &str) -> Result<Preset> {
+    let (_, text) = BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| Error::UnknownPreset {
+            name: name.to_string(),
+            suggestion: suggest::closest(name, builtin_names()),
+        })?;
+    parse(catalog, text, Path::new(&format!("presets/{name}.yaml")))
+}
+
+pub fn load_file(catalog: &Catalog, path: &Path) -> Result<Preset> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Malformed {
+        location: location_of_offset(path, &[], e.utf8_error().valid_up_to()),
+        message: "the preset file is not valid UTF-8".into(),
+    })?;
+    parse(catalog, &text, path)
+}
+
+fn location_of_offset(path: &Path, text: &[u8], offset: usize) -> Location {
+    let line = 1 + text[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    Location {
+        file: path.to_path_buf(),
+        line,
+        column: None,
+    }
+}
+
+/// Parses a preset's YAML; `origin` names it in errors.
+pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
+    let doc: PresetDoc = serde_norway::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map_or((1, None), |l| (l.line(), Some(l.column())));
+        Error::Malformed {
+            location: Location {
+                file: origin.to_path_buf(),
+                line,
+                column,
+            },
+            message: format!("not a valid preset: {e}"),
+        }
+    })?;
+    let valid_name = doc
+        .name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && doc
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid_name {
+        return Err(Error::Malformed {
+            location: line_of(origin, text, "name:"),
+            message: format!(
+                "preset name `{}` must be lower-case letters, digits, `-` or `_` (it names an HAProxy frontend)",
+                doc.name
+            ),
+        });
+    }
+    if doc.grants.is_empty() {
+        return Err(Error::Malformed {
+            location: line_of(origin, text, "grants:"),
+            message: "a preset needs at least one grant".into(),
+        });
+    }
+    let mut grants = Vec::with_capacity(doc.grants.len());
+    for g in doc.grants {
+        let route = parse_route_spec(catalog, &g.route).map_err(|e| match e {
+            Error::UnknownRoute {
+                spec, suggestion, ..
+            } => Error::UnknownRoute {
+                location: Some(line_of(origin, text, &spec)),
+                spec,
+                suggestion,
+            },
+            other => other,
+        })?;
+        grants.push(PresetGrant {
+            route,
+            reason: g.reason,
+        });
+    }
+    Ok(Preset {
+        name: doc.name,
+        description: doc.description,
+        clients: doc.clients,
+        source: doc.source,
+        grants,
+    })
+}
+
+/// The 1-based line of the first occurrence of `needle` (serde gives no spans for values).
+fn line_of(origin: &Path, text: &str, needle: &str) -> Location {
+    let line = text
+        .lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i + 1);
+    Location {
+        file: origin.to_path_buf(),
+        line,
+        column: None,
+    }
+}
+
+/// `GET /containers/{id}/json` -> the catalog route; unknown ones suggest the closest.
+pub fn parse_route_spec(catalog: &Catalog, spec: &str) -> Result<RouteId> {
+    let mut words = spec.split_whitespace();
+    let (method_word, path_word) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let unknown = || {
+        let wanted = format!("{} {}", method_word.to_ascii_uppercase(), shape_of(path_word));
+        let keys: Vec<String> = catalog.routes().iter().map(Route::key).collect();
+        let suggestion = suggest::closest(&wanted, keys.iter().map(String::as_str))
+            .and_then(|key| catalog.routes().iter().find(|r| r.key() == key))
+            .map(Route::display);
+        Error::UnknownRoute {
+            spec: spec.to_string(),
+            suggestion,
+            location: None,
+        }
+    };
+    if words.next().is_some() {
+        return Err(unknown());
+    }
+    let method = Method::parse(method_word).ok_or_else(unknown)?;
+    catalog
+        .find(method, path_word)
+        .map(|r| r.id)
+        .ok_or_else(unknown)
+}

@@ -1,0 +1,254 @@
+//! Render a [`Policy`] as haproxy.cfg (templates/haproxy.cfg.j2).
+//!
+//! The template holds the config's shape; this module decides what goes in it: which rules, in
+//! which order, matched how. The guarantees are listed in design.md section 3.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Route};
+use crate::error::{Error, Result};
+use crate::policy::{ClientPolicy, Notice, Policy, PolicyInputs};
+
+const TEMPLATE: &str = include_str!("../templates/haproxy.cfg.j2");
+
+/// Default Docker API port.
+pub const DEFAULT_PORT: u16 = 2375;
+pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
+pub const DEFAULT_HEALTH: &str = "127.0.0.1:8404";
+
+/// Where each client frontend listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Listen {
+    /// All interfaces, IPv4 and IPv6 (`:::PORT v4v6`).
+    All,
+    /// All IPv4 interfaces only (for hosts without IPv6).
+    Ipv4,
+    /// One address (IPv4 or IPv6).
+    Address { address: String },
+    /// A unix socket; `{client}` in the path is replaced by each client's name.
+    Unix { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderOptions {
+    pub listen: Listen,
+    /// Port of the first client; each further client gets the next port.
+    pub port: u16,
+    /// The Docker socket as HAProxy sees it.
+    pub socket: PathBuf,
+    pub log_format: LogFormat,
+    /// `ADDR:PORT` of the health frontend.
+    pub health: String,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            listen: Listen::All,
+            port: DEFAULT_PORT,
+            socket: PathBuf::from(DEFAULT_SOCKET),
+            log_format: LogFormat::Text,
+            health: DEFAULT_HEALTH.to_string(),
+        }
+    }
+}
+
+/// Everything a rendered file depends on; written into its header so it can be re-rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderInputs {
+    pub policy: PolicyInputs,
+    pub options: RenderOptions,
+}
+
+#[derive(Serialize)]
+struct RuleView {
+    token: String,
+    method: &'static str,
+    /// `str` for literal paths, `reg` for templates with placeholders.
+    r#match: &'static str,
+    pattern: String,
+}
+
+#[derive(Serialize)]
+struct GrantView {
+    display: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct ClientView {
+    name: String,
+    description: String,
+    listen: String,
+    binds: Vec<String>,
+    grants: Vec<GrantView>,
+    rules: Vec<RuleView>,
+    hijack_tokens: Vec<String>,
+    stream_tokens: Vec<String>,
+    example_preset: String,
+}
+
+#[derive(Serialize)]
+struct ConfigView<'a> {
+    version: &'a str,
+    inputs_json: String,
+    clients: Vec<ClientView>,
+    notices: &'a [Notice],
+    log_format: LogFormat,
+    health: &'a str,
+    socket: String,
+}
+
+fn allow_token(route: &Route) -> String {
+    format!("allow:{}", route.token())
+}
+
+/// The rules of one client: its grants, each preceded by a deny for every earlier-registered
+/// route that the daemon would pick for some of the same paths (`DELETE /containers/{name:.*}`
+/// also matches `/containers/x/checkpoints/y`, which the checkpoint handler takes first).
+fn rules_for(catalog: &Catalog, client: &ClientPolicy) -> Vec<RuleView> {
+    let mut ids: Vec<(usize, bool)> = Vec::new(); // (route index, granted)
+    for grant in &client.grants {
+        let route = catalog.get(grant.route);
+        ids.push((route.id.0, true));
+        for shadow in catalog.shadowing(route) {
+            if !client.allows(shadow.id) {
+                ids.push((shadow.id.0, false));
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .map(|(index, granted)| {
+            let route = &catalog.routes()[index];
+            let (r#match, pattern) = match route.literal_path() {
+                Some(p) => ("str", p),
+                None => ("reg", route.path_regex()),
+            };
+            RuleView {
+                token: if granted {
+                    allow_token(route)
+                } else {
+                    format!("deny:shadowed-by:{}", route.token())
+                },
+                method: route.method.as_str(),
+                r#match,
+                pattern,
+            }
+        })
+        .collect()
+}
+
+fn check_path_word(what: &str, value: &str) -> Result<()> {
+    if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '#') {
+        return Err(Error::Invalid(format!(
+            "{what} `{value}` must be non-empty and contain no spaces, quotes or `#` (it is written into haproxy.cfg unquoted)"
+        )));
+    }
+    Ok(())
+}
+
+fn bind_lines(options: &RenderOptions, client: &str, index: usize, clients: usize) -> Result<(Vec<String>, String)> {
+    let port = options
+        .port
+        .checked_add(index as u16)
+        .ok_or_else(|| Error::Invalid(format!("--port {} leaves no port for client {client}", options.port)))?;
+    Ok(match &options.listen {
+        Listen::All => (vec![format!("bind :::{port} v4v6")], format!("port {port} (IPv4 and IPv6)")),
+        Listen::Ipv4 => (vec![format!("bind 0.0.0.0:{port}")], format!("port {port} (IPv4)")),
+        Listen::Address { address } => {
+            check_path_word("--listen", address)?;
+            let bind = if address.contains(':') {
+                format!("bind ipv6@{address}:{port}")
+            } else {
+                format!("bind {address}:{port}")
+            };
+            (vec![bind], format!("{address} port {port}"))
+        }
+        Listen::Unix { path } => {
+            let path = path.to_string_lossy();
+            if clients > 1 && !path.contains("{client}") {
+                return Err(Error::Invalid(format!(
+                    "--unix {path}: several clients need one socket each; put {{client}} in the path (e.g. /run/sockproxy/{{client}}.sock) or use --merge"
+                )));
+            }
+            let path = path.replace("{client}", client);
+            check_path_word("--unix", &path)?;
+            (vec![format!("bind unix@{path} mode 660")], format!("unix socket {path}"))
+        }
+    })
+}
+
+/// Renders haproxy.cfg text for `policy`.
+pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Result<String> {
+    let options = &inputs.options;
+    let socket = options.socket.to_string_lossy().to_string();
+    check_path_word("--socket", &socket)?;
+    check_path_word("--health", &options.health)?;
+    let mut clients = Vec::with_capacity(policy.clients.len());
+    for (index, client) in policy.clients.iter().enumerate() {
+        let (binds, listen) = bind_lines(options, &client.name, index, policy.clients.len())?;
+        let granted = || client.grants.iter().map(|g| catalog.get(g.route));
+        clients.push(ClientView {
+            name: client.name.clone(),
+            description: client.description.clone(),
+            listen,
+            binds,
+            grants: client
+                .grants
+                .iter()
+                .map(|g| GrantView {
+                    display: catalog.get(g.route).display(),
+                    reason: g.reason.clone(),
+                })
+                .collect(),
+            rules: rules_for(catalog, client),
+            hijack_tokens: granted().filter(|r| r.traits.hijack).map(allow_token).collect(),
+            stream_tokens: granted().filter(|r| r.traits.stream).map(allow_token).collect(),
+            example_preset: inputs
+                .policy
+                .presets
+                .iter()
+                .find(|p| **p == client.name)
+                .cloned()
+                .unwrap_or_else(|| "traefik".into()),
+        });
+    }
+    let view = ConfigView {
+        version: crate::VERSION,
+        inputs_json: serde_json::to_string(inputs).expect("inputs serialise"),
+        clients,
+        notices: &policy.notices,
+        log_format: options.log_format,
+        health: &options.health,
+        socket,
+    };
+    let mut env = minijinja::Environment::new();
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .expect("static syntax config"),
+    );
+    env.add_template("haproxy.cfg", TEMPLATE)
+        .expect("templates/haproxy.cfg.j2 parses");
+    let text = env
+        .get_template("haproxy.cfg")
+        .and_then(|t| t.render(minijinja::value::Serde(&view)))
+        .expect("templates/haproxy.cfg.j2 renders with a ConfigView");
+    Ok(text)
+}
