@@ -1,0 +1,271 @@
+//! Real components for the tests: HAProxy 2.6 (host), 3.0 and 3.2 (Debian chroots), podman.
+//! `.ci/run` installs them; a missing one fails the test with what to run, never skips it.
+#![allow(dead_code)]
+
+pub mod backend;
+pub mod corpus;
+pub mod daemon;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sockproxy_gen::catalog::Catalog;
+use sockproxy_gen::policy::{Policy, PolicyInputs};
+use sockproxy_gen::render::{self, Listen, RenderInputs, RenderOptions};
+
+/// Where `.ci/run` puts the Debian chroots with newer HAProxy lines.
+pub const DEFAULT_CHROOTS: &str = "/var/lib/sockproxy-gen/chroots/trixie:/var/lib/sockproxy-gen/chroots/sid";
+
+/// One HAProxy installation: the host's, or one inside a chroot.
+#[derive(Debug, Clone)]
+pub struct Haproxy {
+    /// The chroot directory, or None for the host's /usr/sbin/haproxy.
+    pub root: Option<PathBuf>,
+    pub version: String,
+}
+
+impl Haproxy {
+    fn command(&self) -> Command {
+        match &self.root {
+            None => Command::new("haproxy"),
+            Some(root) => {
+                let mut c = Command::new("chroot");
+                c.arg(root).arg("haproxy");
+                c
+            }
+        }
+    }
+
+    /// "2.6", "3.0", "3.2"
+    pub fn line(&self) -> String {
+        self.version.split('.').take(2).collect::<Vec<_>>().join(".")
+    }
+
+    /// A fresh directory HAProxy can see: (path on the host, same path as HAProxy sees it).
+    pub fn workdir(&self) -> WorkDir {
+        let base = match &self.root {
+            None => PathBuf::from("/tmp"),
+            Some(root) => root.join("tmp"),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("spg-test-")
+            .tempdir_in(&base)
+            .expect("temp dir for HAProxy");
+        let inner = match &self.root {
+            None => dir.path().to_path_buf(),
+            Some(_) => Path::new("/tmp").join(dir.path().file_name().unwrap()),
+        };
+        WorkDir { dir, inner }
+    }
+
+    /// `haproxy -c -dW`: valid, and no warning at all (-dW makes warnings fatal).
+    pub fn check(&self, config_inner: &Path) -> std::process::Output {
+        self.command()
+            .args(["-c", "-dW", "-f"])
+            .arg(config_inner)
+            .output()
+            .expect("run haproxy -c")
+    }
+
+    /// Starts HAProxy in the foreground on `config_inner`; waits until `port` accepts.
+    pub fn spawn(&self, config_inner: &Path, port: u16) -> Running {
+        let child = self
+            .command()
+            .args(["-db", "-f"])
+            .arg(config_inner)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start haproxy");
+        let mut running = Running { child };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = running.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("HAProxy {} exited ({status}) before listening on {port}:\n{err}", self.version);
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "HAProxy {} does not listen on {port} after 10s", self.version);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running
+    }
+}
+
+pub struct WorkDir {
+    dir: tempfile::TempDir,
+    inner: PathBuf,
+}
+
+impl WorkDir {
+    pub fn host(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    pub fn inner(&self, name: &str) -> PathBuf {
+        self.inner.join(name)
+    }
+}
+
+/// A child process killed when dropped.
+pub struct Running {
+    pub child: Child,
+}
+
+impl Running {
+    /// Stops the process and returns what it wrote on stdout (HAProxy's log lines).
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let mut out = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let _ = stdout.read_to_string(&mut out);
+        }
+        let _ = self.child.wait();
+        out
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false")
+}
+
+/// All HAProxy lines the project supports. Panics with the fix when one is missing.
+pub fn haproxies() -> Vec<Haproxy> {
+    let mut found = Vec::new();
+    let version_of = |mut c: Command| -> Option<String> {
+        let out = c.arg("-v").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let v = text.split_whitespace().nth(2)?.split('-').next()?.to_string();
+        Some(v)
+    };
+    if let Some(v) = version_of(Command::new("haproxy")) {
+        found.push(Haproxy { root: None, version: v });
+    }
+    let chroots = std::env::var("SPG_HAPROXY_CHROOTS").unwrap_or_else(|_| DEFAULT_CHROOTS.into());
+    for root in chroots.split(':').filter(|s| !s.is_empty()) {
+        let mut c = Command::new("chroot");
+        c.arg(root).arg("haproxy");
+        if let Some(v) = version_of(c) {
+            found.push(Haproxy { root: Some(root.into()), version: v });
+        }
+    }
+    let lines: Vec<String> = found.iter().map(Haproxy::line).collect();
+    for want in ["2.6", "3.0", "3.2"] {
+        assert!(
+            lines.iter().any(|l| l == want),
+            "HAProxy {want} not found (have {lines:?}, CI={}); run `bash .ci/run` once, which installs HAProxy 2.6 and debootstraps 3.0/3.2 into {DEFAULT_CHROOTS}",
+            in_ci()
+        );
+    }
+    found
+}
+
+/// `count` consecutive TCP ports free right now on 127.0.0.1, chosen at random below the
+/// ephemeral range (32768+), so parallel tests and client sockets rarely collide.
+pub fn free_ports(count: u16) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..500 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let base = 20000 + (h.finish() % 12000) as u16;
+        if (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {count} consecutive free ports");
+}
+
+pub fn free_port() -> u16 {
+    free_ports(1)
+}
+
+pub fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "nothing listens on port {port} after 10s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn wait_for_path(path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "{} did not appear in 20s", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Renders a config for tests: loopback, the given ports and socket.
+pub fn render_config(inputs: PolicyInputs, port: u16, health_port: u16, socket: &Path) -> (Policy, String) {
+    let catalog = Catalog::builtin();
+    let policy = Policy::build(catalog, &inputs).expect("policy builds");
+    let options = RenderOptions {
+        listen: Listen::Address { address: "127.0.0.1".into() },
+        port,
+        socket: socket.to_path_buf(),
+        log_format: render::LogFormat::Text,
+        health: format!("127.0.0.1:{health_port}"),
+    };
+    let text = render::render(catalog, &policy, &RenderInputs { policy: inputs, options }).expect("renders");
+    (policy, text)
+}
+
+pub fn presets(names: &[&str]) -> PolicyInputs {
+    PolicyInputs { presets: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+}
+
+/// An HTTP/1.1 client on one keep-alive connection, reconnecting when the peer closes it
+/// (thousands of probes on fresh connections would fill the TIME-WAIT table).
+pub struct HttpClient {
+    port: u16,
+    stream: Option<std::io::BufReader<TcpStream>>,
+}
+
+impl HttpClient {
+    pub fn new(port: u16) -> HttpClient {
+        HttpClient { port, stream: None }
+    }
+
+    /// Sends raw request bytes; returns the status (0 if no answer) and the response.
+    pub fn send(&mut self, request: &[u8]) -> (u16, backend::Message) {
+        let head_request = request.starts_with(b"HEAD ");
+        for _ in 0..2 {
+            let reader = match self.stream.take() {
+                Some(r) => r,
+                None => {
+                    let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to proxy");
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    std::io::BufReader::new(s)
+                }
+            };
+            let mut reader = reader;
+            if reader.get_mut().write_all(request).is_err() {
+                continue;
+            }
+            let Some(response) = backend::read_message(&mut reader, head_request) else {
+                continue;
+            };
+            let status = response.head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let closes = response.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            if !closes {
+                self.stream = Some(reader);
+            }
+            return (status, response);
+        }
+        (0, backend::Message::default())
+    }
+}
+
+/// The machine's `python3` with docker-py: Debian's (python3-docker), not a pyenv shim.
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
