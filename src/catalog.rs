@@ -291,7 +291,9 @@ fn parse_segments(template: &str) -> Result<Vec<Segment>, String> {
                     Some((_, other)) => Err(format!("unsupported placeholder pattern `{other}`")),
                 }
             } else if seg.contains(['{', '}']) {
-                Err(format!("placeholder must be a whole segment in `{template}`"))
+                Err(format!(
+                    "placeholder must be a whole segment in `{template}`"
+                ))
             } else {
                 Ok(Segment::Literal(seg.to_string()))
             }
@@ -393,9 +395,9 @@ impl Catalog {
     /// The daemon would run *their* handler for such a path, so an allow rule for `route` must
     /// be preceded by a deny for each of them that the policy does not grant.
     pub fn shadowing<'a>(&'a self, route: &'a Route) -> impl Iterator<Item = &'a Route> + 'a {
-        self.routes[..route.id.0]
-            .iter()
-            .filter(move |r| r.method == route.method && could_overlap(&r.segments, &route.segments))
+        self.routes[..route.id.0].iter().filter(move |r| {
+            r.method == route.method && could_overlap(&r.segments, &route.segments)
+        })
     }
 
     /// The Tecnativa sections that gate at least one route (env flag names).
@@ -453,10 +455,25 @@ mod tests {
     fn overlap_rules() {
         use Segment::*;
         let lit = |s: &str| Literal(s.into());
-        assert!(could_overlap(&[lit("a"), Many, lit("json")], &[lit("a"), One, lit("x"), lit("json")]));
-        assert!(!could_overlap(&[lit("a"), Many, lit("json")], &[lit("a"), Many, lit("logs")]));
-        assert!(!could_overlap(&[lit("a"), lit("json")], &[lit("a"), Many, lit("json")]));
-        assert!(could_overlap(&[lit("a"), Many], &[lit("a"), One, lit("b"), One]));
-        assert!(!could_overlap(&[lit("networks"), lit("")], &[lit("networks"), Many]));
+        assert!(could_overlap(
+            &[lit("a"), Many, lit("json")],
+            &[lit("a"), One, lit("x"), lit("json")]
+        ));
+        assert!(!could_overlap(
+            &[lit("a"), Many, lit("json")],
+            &[lit("a"), Many, lit("logs")]
+        ));
+        assert!(!could_overlap(
+            &[lit("a"), lit("json")],
+            &[lit("a"), Many, lit("json")]
+        ));
+        assert!(could_overlap(
+            &[lit("a"), Many],
+            &[lit("a"), One, lit("b"), One]
+        ));
+        assert!(!could_overlap(
+            &[lit("networks"), lit("")],
+            &[lit("networks"), Many]
+        ));
     }
 }

@@ -52,7 +52,9 @@ impl ClientPolicy {
     }
 
     pub fn allows(&self, route: RouteId) -> bool {
-        self.grants.binary_search_by_key(&route, |g| g.route).is_ok()
+        self.grants
+            .binary_search_by_key(&route, |g| g.route)
+            .is_ok()
     }
 }
 

@@ -91,13 +91,14 @@ pub fn builtin_names() -> impl Iterator<Item = &'static str> {
 }
 
 pub fn load_builtin(catalog: &Catalog, name: &str) -> Result<Preset> {
-    let (_, text) = BUILTIN
-        .iter()
-        .find(|(n, _)| *n == name)
-        .ok_or_else(|| Error::UnknownPreset {
-            name: name.to_string(),
-            suggestion: suggest::closest(name, builtin_names()),
-        })?;
+    let (_, text) =
+        BUILTIN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| Error::UnknownPreset {
+                name: name.to_string(),
+                suggestion: suggest::closest(name, builtin_names()),
+            })?;
     parse(catalog, text, Path::new(&format!("presets/{name}.yaml")))
 }
 
@@ -137,7 +138,11 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
                 line,
                 column,
             },
-            message: format!("not a valid preset: {e}"),
+            // serde's message ends with its own " at line L column C"; the location says it.
+            message: format!(
+                "not a valid preset: {}",
+                e.to_string().split(" at line ").next().unwrap_or_default()
+            ),
         }
     })?;
     let valid_name = doc
@@ -208,7 +213,11 @@ pub fn parse_route_spec(catalog: &Catalog, spec: &str) -> Result<RouteId> {
     let mut words = spec.split_whitespace();
     let (method_word, path_word) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let unknown = || {
-        let wanted = format!("{} {}", method_word.to_ascii_uppercase(), shape_of(path_word));
+        let wanted = format!(
+            "{} {}",
+            method_word.to_ascii_uppercase(),
+            shape_of(path_word)
+        );
         let keys: Vec<String> = catalog.routes().iter().map(Route::key).collect();
         let suggestion = suggest::closest(&wanted, keys.iter().map(String::as_str))
             .and_then(|key| catalog.routes().iter().find(|r| r.key() == key))

@@ -152,7 +152,11 @@ fn rules_for(catalog: &Catalog, client: &ClientPolicy) -> Vec<RuleView> {
 }
 
 fn check_path_word(what: &str, value: &str) -> Result<()> {
-    if value.is_empty() || value.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '#') {
+    if value.is_empty()
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '#')
+    {
         return Err(Error::Invalid(format!(
             "{what} `{value}` must be non-empty and contain no spaces, quotes or `#` (it is written into haproxy.cfg unquoted)"
         )));
@@ -160,14 +164,27 @@ fn check_path_word(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn bind_lines(options: &RenderOptions, client: &str, index: usize, clients: usize) -> Result<(Vec<String>, String)> {
-    let port = options
-        .port
-        .checked_add(index as u16)
-        .ok_or_else(|| Error::Invalid(format!("--port {} leaves no port for client {client}", options.port)))?;
+fn bind_lines(
+    options: &RenderOptions,
+    client: &str,
+    index: usize,
+    clients: usize,
+) -> Result<(Vec<String>, String)> {
+    let port = options.port.checked_add(index as u16).ok_or_else(|| {
+        Error::Invalid(format!(
+            "--port {} leaves no port for client {client}",
+            options.port
+        ))
+    })?;
     Ok(match &options.listen {
-        Listen::All => (vec![format!("bind :::{port} v4v6")], format!("port {port} (IPv4 and IPv6)")),
-        Listen::Ipv4 => (vec![format!("bind 0.0.0.0:{port}")], format!("port {port} (IPv4)")),
+        Listen::All => (
+            vec![format!("bind :::{port} v4v6")],
+            format!("port {port} (IPv4 and IPv6)"),
+        ),
+        Listen::Ipv4 => (
+            vec![format!("bind 0.0.0.0:{port}")],
+            format!("port {port} (IPv4)"),
+        ),
         Listen::Address { address } => {
             check_path_word("--listen", address)?;
             let bind = if address.contains(':') {
@@ -186,7 +203,10 @@ fn bind_lines(options: &RenderOptions, client: &str, index: usize, clients: usiz
             }
             let path = path.replace("{client}", client);
             check_path_word("--unix", &path)?;
-            (vec![format!("bind unix@{path} mode 660")], format!("unix socket {path}"))
+            (
+                vec![format!("bind unix@{path} mode 660")],
+                format!("unix socket {path}"),
+            )
         }
     })
 }
@@ -215,8 +235,14 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
                 })
                 .collect(),
             rules: rules_for(catalog, client),
-            hijack_tokens: granted().filter(|r| r.traits.hijack).map(allow_token).collect(),
-            stream_tokens: granted().filter(|r| r.traits.stream).map(allow_token).collect(),
+            hijack_tokens: granted()
+                .filter(|r| r.traits.hijack)
+                .map(allow_token)
+                .collect(),
+            stream_tokens: granted()
+                .filter(|r| r.traits.stream)
+                .map(allow_token)
+                .collect(),
             example_preset: inputs
                 .policy
                 .presets

@@ -14,6 +14,9 @@ use common::daemon::{DaemonRouter, Outcome};
 use sockproxy_gen::catalog::{Catalog, Method};
 use sockproxy_gen::policy::{ClientPolicy, PolicyInputs};
 
+/// (probe id, probe, status the client saw)
+type Sent = (usize, Probe, u16);
+
 #[derive(Default, Debug)]
 struct Counts {
     sent: usize,
@@ -27,20 +30,50 @@ struct Counts {
 
 fn inputs() -> PolicyInputs {
     PolicyInputs {
-        presets: ["traefik", "watchtower", "dozzle-actions", "portainer-readonly"].map(String::from).to_vec(),
+        presets: [
+            "traefik",
+            "watchtower",
+            "dozzle-actions",
+            "portainer-readonly",
+        ]
+        .map(String::from)
+        .to_vec(),
         // A broad Tecnativa-style set: POST and DELETE on containers, exec, restarts.
-        flags: ["CONTAINERS=1", "POST=1", "DELETE=1", "EXEC=1", "ALLOW_RESTARTS=1"].map(String::from).to_vec(),
+        flags: [
+            "CONTAINERS=1",
+            "POST=1",
+            "DELETE=1",
+            "EXEC=1",
+            "ALLOW_RESTARTS=1",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..Default::default()
     }
 }
 
 /// Why a probe that reached the backend should not have, if it should not.
-fn violation(catalog: &Catalog, router: &DaemonRouter, client: &ClientPolicy, probe: &Probe, seen: &common::backend::Recorded) -> Option<String> {
+fn violation(
+    catalog: &Catalog,
+    router: &DaemonRouter,
+    client: &ClientPolicy,
+    probe: &Probe,
+    seen: &common::backend::Recorded,
+) -> Option<String> {
     if probe.must_refuse {
         return Some(format!("must be refused ({})", probe.kind));
     }
-    let upgrade = seen.message.header("upgrade").unwrap_or("").to_ascii_lowercase();
-    if upgrade.contains("h2c") || seen.message.header("content-type").is_some_and(|c| c.to_ascii_lowercase().starts_with("application/grpc")) {
+    let upgrade = seen
+        .message
+        .header("upgrade")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if upgrade.contains("h2c")
+        || seen
+            .message
+            .header("content-type")
+            .is_some_and(|c| c.to_ascii_lowercase().starts_with("application/grpc"))
+    {
         return Some("h2c or gRPC reached the daemon".into());
     }
     match router.route(&seen.method, &seen.target) {
@@ -50,12 +83,26 @@ fn violation(catalog: &Catalog, router: &DaemonRouter, client: &ClientPolicy, pr
                 .and_then(|m| catalog.find(m, &r.template))
                 .is_some_and(|ours| client.allows(ours.id));
             if !granted {
-                return Some(format!("daemon would run {} {} (not granted)", r.method, r.template));
+                return Some(format!(
+                    "daemon would run {} {} (not granted)",
+                    r.method, r.template
+                ));
             }
-            let hijack = catalog.find(Method::parse(&r.method).unwrap(), &r.template).unwrap().traits.hijack;
-            let connection = seen.message.header("connection").unwrap_or("").to_ascii_lowercase();
+            let hijack = catalog
+                .find(Method::parse(&r.method).unwrap(), &r.template)
+                .unwrap()
+                .traits
+                .hijack;
+            let connection = seen
+                .message
+                .header("connection")
+                .unwrap_or("")
+                .to_ascii_lowercase();
             if !hijack && (!upgrade.is_empty() || connection.contains("upgrade")) {
-                return Some(format!("upgrade passed to non-hijacking {} {}", r.method, r.template));
+                return Some(format!(
+                    "upgrade passed to non-hijacking {} {}",
+                    r.method, r.template
+                ));
             }
             None
         }
@@ -65,7 +112,11 @@ fn violation(catalog: &Catalog, router: &DaemonRouter, client: &ClientPolicy, pr
 
 /// Sends the corpus through `haproxy` with the rendered config (after `mutate`), returns the
 /// report line and the failures.
-fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(String) -> String) -> (String, Vec<String>) {
+fn run_corpus(
+    haproxy: &common::Haproxy,
+    attacks: &[Probe],
+    mutate: impl Fn(String) -> String,
+) -> (String, Vec<String>) {
     let catalog = Catalog::builtin();
     let router = DaemonRouter::load();
     let mut failures = Vec::new();
@@ -73,13 +124,18 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
     let backend = RecordingBackend::start(&work.host("backend.sock"));
     let clients = 5;
     let port = common::free_ports(clients);
-    let (policy, config) = common::render_config(inputs(), port, common::free_port(), &work.inner("backend.sock"));
+    let (policy, config) = common::render_config(
+        inputs(),
+        port,
+        common::free_port(),
+        &work.inner("backend.sock"),
+    );
     assert_eq!(policy.clients.len(), clients as usize);
     std::fs::write(work.host("haproxy.cfg"), mutate(config)).unwrap();
     let proxy = haproxy.spawn(&work.inner("haproxy.cfg"), port);
     // Each client frontend gets the legitimate requests of its policy and every attack;
     // clients run in parallel, ids are unique across them.
-    let results: Vec<(usize, Vec<(usize, Probe, u16)>)> = std::thread::scope(|s| {
+    let results: Vec<(usize, Vec<Sent>)> = std::thread::scope(|s| {
         let handles: Vec<_> = policy
             .clients
             .iter()
@@ -89,7 +145,7 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
                     let mut http = common::HttpClient::new(port + ci as u16);
                     let mut probes = corpus::legitimate(catalog, client);
                     probes.extend(attacks.iter().cloned());
-                    let sent: Vec<(usize, Probe, u16)> = probes
+                    let sent: Vec<Sent> = probes
                         .into_iter()
                         .enumerate()
                         .map(|(i, probe)| {
@@ -108,7 +164,12 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
     let seen: HashMap<usize, common::backend::Recorded> = backend
         .take()
         .into_iter()
-        .filter_map(|r| r.message.header("x-spg-probe").and_then(|v| v.parse().ok()).map(|id| (id, r)))
+        .filter_map(|r| {
+            r.message
+                .header("x-spg-probe")
+                .and_then(|v| v.parse().ok())
+                .map(|id| (id, r))
+        })
         .collect();
     let mut counts = Counts::default();
     let mut odd = Vec::new();
@@ -123,7 +184,10 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
                 (None, 400) => counts.refused_400 += 1,
                 (None, _) => {
                     counts.other_status += 1;
-                    odd.push(format!("{} {} [{}] -> {status}", probe.method, probe.target, probe.kind));
+                    odd.push(format!(
+                        "{} {} [{}] -> {status}",
+                        probe.method, probe.target, probe.kind
+                    ));
                 }
             }
             if probe.kind == "legitimate" {
@@ -131,14 +195,24 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
                 if reached.is_some() && *status == 200 {
                     counts.legit_ok += 1;
                 } else {
-                    failures.push(format!("HAProxy {} client {}: legitimate {} {} denied ({status})", haproxy.version, client.name, probe.method, probe.target));
+                    failures.push(format!(
+                        "HAProxy {} client {}: legitimate {} {} denied ({status})",
+                        haproxy.version, client.name, probe.method, probe.target
+                    ));
                 }
             }
             if let Some(seen) = reached {
                 if let Some(why) = violation(catalog, &router, client, probe, seen) {
                     failures.push(format!(
                         "HAProxy {} client {}: {} {} [{}] reached the backend as {} {} {:?}: {why}",
-                        haproxy.version, client.name, probe.method, probe.target, probe.kind, seen.method, seen.target, seen.message.headers
+                        haproxy.version,
+                        client.name,
+                        probe.method,
+                        probe.target,
+                        probe.kind,
+                        seen.method,
+                        seen.target,
+                        seen.message.headers
                     ));
                 }
             }
@@ -150,7 +224,10 @@ fn run_corpus(haproxy: &common::Haproxy, attacks: &[Probe], mutate: impl Fn(Stri
     );
     if !odd.is_empty() {
         // Not a bypass, but every request should be answered by the proxy or the backend.
-        line.push_str(&format!("\n  other statuses, e.g.: {:?}", &odd[..odd.len().min(5)]));
+        line.push_str(&format!(
+            "\n  other statuses, e.g.: {:?}",
+            &odd[..odd.len().min(5)]
+        ));
     }
     (line, failures)
 }
@@ -165,7 +242,17 @@ fn bypass_corpus_through_real_haproxy() {
         println!("{line}");
         failures.extend(f);
     }
-    assert!(failures.is_empty(), "{} violations, first 40:\n{}", failures.len(), failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} violations, first 40:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 /// The corpus must catch the classic mistakes: with the inspect rule turned into a prefix
@@ -176,7 +263,10 @@ fn corpus_catches_a_weakened_config() {
     let haproxy = common::haproxies().into_iter().next().unwrap();
     let weaken = |config: String| {
         let weakened = config
-            .replace("-m reg ^/containers/[^/]+(/[^/]+)*/json$", "-m beg /containers/")
+            .replace(
+                "-m reg ^/containers/[^/]+(/[^/]+)*/json$",
+                "-m beg /containers/",
+            )
             .lines()
             .filter(|l| !l.contains("refuse:non-canonical-path"))
             .map(|l| format!("{l}\n"))
@@ -186,6 +276,16 @@ fn corpus_catches_a_weakened_config() {
     };
     let (line, failures) = run_corpus(&haproxy, &attacks, weaken);
     println!("weakened config: {line}");
-    assert!(failures.iter().any(|f| f.contains("daemon would run GET /containers/{name:.*}/archive")), "a prefix rule must let archive through: {line}");
-    assert!(failures.iter().any(|f| f.contains("must be refused (dot-dot")), "traversal must be caught: {line}");
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("daemon would run GET /containers/{name:.*}/archive")),
+        "a prefix rule must let archive through: {line}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.contains("must be refused (dot-dot")),
+        "traversal must be caught: {line}"
+    );
 }

@@ -12,7 +12,10 @@ use common::{Haproxy, Running};
 const IMAGE: &str = "localhost/spg-busybox:latest";
 
 fn podman(args: &[&str]) -> Output {
-    Command::new("podman").args(args).output().expect("podman is installed (.ci/run installs it)")
+    Command::new("podman")
+        .args(args)
+        .output()
+        .expect("podman is installed (.ci/run installs it)")
 }
 
 /// A tiny image made from Debian's static busybox, so no registry is needed.
@@ -22,12 +25,24 @@ fn ensure_image() {
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("root/bin")).unwrap();
-    std::fs::copy("/bin/busybox", dir.path().join("root/bin/busybox")).expect("/bin/busybox (Debian busybox-static)");
+    std::fs::copy("/bin/busybox", dir.path().join("root/bin/busybox"))
+        .expect("/bin/busybox (Debian busybox-static)");
     let tar = dir.path().join("rootfs.tar");
-    let ok = Command::new("tar").arg("-C").arg(dir.path().join("root")).arg("-cf").arg(&tar).arg(".").status().unwrap();
+    let ok = Command::new("tar")
+        .arg("-C")
+        .arg(dir.path().join("root"))
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(ok.success());
     let out = podman(&["import", tar.to_str().unwrap(), IMAGE]);
-    assert!(out.status.success(), "podman import: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "podman import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `podman system service` serving the Docker-compatible API on `socket`.
@@ -57,40 +72,118 @@ fn docker(port: u16, config_dir: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn run_flows(haproxy: &Haproxy) {
     let work = haproxy.workdir();
     let socket_host = work.host("podman.sock");
     let _podman = start_podman(&socket_host);
-    let name = format!("spg-e2e-{}-{}", haproxy.line().replace('.', ""), std::process::id());
+    let name = format!(
+        "spg-e2e-{}-{}",
+        haproxy.line().replace('.', ""),
+        std::process::id()
+    );
     let since = now() - 1;
-    let created = podman(&["create", "--name", &name, "--label", "spg.test=e2e", "--label", "traefik.enable=true", IMAGE, "/bin/busybox", "sleep", "60"]);
-    assert!(created.status.success(), "podman create: {}", text(&created));
+    let created = podman(&[
+        "create",
+        "--name",
+        &name,
+        "--label",
+        "spg.test=e2e",
+        "--label",
+        "traefik.enable=true",
+        IMAGE,
+        "/bin/busybox",
+        "sleep",
+        "60",
+    ]);
+    assert!(
+        created.status.success(),
+        "podman create: {}",
+        text(&created)
+    );
     let port = common::free_port();
-    let (_, config) = common::render_config(common::presets(&["traefik"]), port, common::free_port(), &work.inner("podman.sock"));
+    let (_, config) = common::render_config(
+        common::presets(&["traefik"]),
+        port,
+        common::free_port(),
+        &work.inner("podman.sock"),
+    );
     std::fs::write(work.host("haproxy.cfg"), config).unwrap();
     let proxy = haproxy.spawn(&work.inner("haproxy.cfg"), port);
     let cfg = tempfile::tempdir().unwrap();
     let v = &haproxy.version;
 
     // Allowed: what Traefik does, through the docker CLI.
-    let ps = docker(port, cfg.path(), &["ps", "-a", "--format", "{{.Names}} {{.Labels}}"]);
-    assert!(ps.status.success(), "HAProxy {v}: docker ps -a failed: {}", text(&ps));
+    let ps = docker(
+        port,
+        cfg.path(),
+        &["ps", "-a", "--format", "{{.Names}} {{.Labels}}"],
+    );
+    assert!(
+        ps.status.success(),
+        "HAProxy {v}: docker ps -a failed: {}",
+        text(&ps)
+    );
     let ps_out = text(&ps);
-    assert!(ps_out.contains(&name) && ps_out.contains("spg.test=e2e"), "HAProxy {v}: ps -a lacks the container: {ps_out}");
-    let inspect = docker(port, cfg.path(), &["inspect", &name, "--format", "{{index .Config.Labels \"spg.test\"}}"]);
-    assert!(inspect.status.success() && text(&inspect).trim() == "e2e", "HAProxy {v}: inspect: {}", text(&inspect));
-    let version = docker(port, cfg.path(), &["version", "--format", "{{.Server.APIVersion}}"]);
-    assert!(version.status.success() && !text(&version).trim().is_empty(), "HAProxy {v}: version: {}", text(&version));
+    assert!(
+        ps_out.contains(&name) && ps_out.contains("spg.test=e2e"),
+        "HAProxy {v}: ps -a lacks the container: {ps_out}"
+    );
+    let inspect = docker(
+        port,
+        cfg.path(),
+        &[
+            "inspect",
+            &name,
+            "--format",
+            "{{index .Config.Labels \"spg.test\"}}",
+        ],
+    );
+    assert!(
+        inspect.status.success() && text(&inspect).trim() == "e2e",
+        "HAProxy {v}: inspect: {}",
+        text(&inspect)
+    );
+    let version = docker(
+        port,
+        cfg.path(),
+        &["version", "--format", "{{.Server.APIVersion}}"],
+    );
+    assert!(
+        version.status.success() && !text(&version).trim().is_empty(),
+        "HAProxy {v}: version: {}",
+        text(&version)
+    );
     let until = now() + 1;
-    let events = docker(port, cfg.path(), &["events", "--since", &since.to_string(), "--until", &until.to_string()]);
-    assert!(events.status.success(), "HAProxy {v}: events: {}", text(&events));
+    let events = docker(
+        port,
+        cfg.path(),
+        &[
+            "events",
+            "--since",
+            &since.to_string(),
+            "--until",
+            &until.to_string(),
+        ],
+    );
+    assert!(
+        events.status.success(),
+        "HAProxy {v}: events: {}",
+        text(&events)
+    );
 
     // Refused with 403 and our JSON message, which the CLI prints.
     for args in [
@@ -102,31 +195,73 @@ fn run_flows(haproxy: &Haproxy) {
     ] {
         let out = docker(port, cfg.path(), &args);
         let t = text(&out);
-        assert!(!out.status.success(), "HAProxy {v}: docker {args:?} should fail: {t}");
-        assert!(t.contains("sockproxy-gen: ") && t.contains("is not allowed for client traefik"), "HAProxy {v}: docker {args:?} did not print our message: {t}");
+        assert!(
+            !out.status.success(),
+            "HAProxy {v}: docker {args:?} should fail: {t}"
+        );
+        assert!(
+            t.contains("sockproxy-gen: ") && t.contains("is not allowed for client traefik"),
+            "HAProxy {v}: docker {args:?} did not print our message: {t}"
+        );
     }
 
     // The same flows with docker-py.
     let py = Command::new(common::SYSTEM_PYTHON)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/dockerpy_flows.py"))
-        .args([port.to_string(), name.clone(), since.to_string(), (now() + 1).to_string(), IMAGE.to_string()])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/e2e/dockerpy_flows.py"
+        ))
+        .args([
+            port.to_string(),
+            name.clone(),
+            since.to_string(),
+            (now() + 1).to_string(),
+            IMAGE.to_string(),
+        ])
         .output()
         .expect("python3 with docker-py (.ci/run installs python3-docker)");
-    assert!(py.status.success(), "HAProxy {v}: docker-py flows failed: {}", text(&py));
-    let result: serde_json::Value = serde_json::from_slice(&py.stdout).expect("docker-py prints JSON");
-    assert!(result["listed"].as_array().unwrap().iter().any(|n| n == name.as_str()), "HAProxy {v}: {result}");
+    assert!(
+        py.status.success(),
+        "HAProxy {v}: docker-py flows failed: {}",
+        text(&py)
+    );
+    let result: serde_json::Value =
+        serde_json::from_slice(&py.stdout).expect("docker-py prints JSON");
+    assert!(
+        result["listed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == name.as_str()),
+        "HAProxy {v}: {result}"
+    );
     assert_eq!(result["labels"]["spg.test"], "e2e", "HAProxy {v}: {result}");
-    assert!(result["server_version"].is_string(), "HAProxy {v}: {result}");
+    assert!(
+        result["server_version"].is_string(),
+        "HAProxy {v}: {result}"
+    );
     for (call, outcome) in result["denied"].as_object().unwrap() {
-        assert_eq!(outcome["status"], 403, "HAProxy {v}: docker-py {call}: {outcome}");
+        assert_eq!(
+            outcome["status"], 403,
+            "HAProxy {v}: docker-py {call}: {outcome}"
+        );
         let explanation = outcome["explanation"].as_str().unwrap_or("");
-        assert!(explanation.contains("is not allowed for client traefik"), "HAProxy {v}: docker-py {call}: {explanation}");
+        assert!(
+            explanation.contains("is not allowed for client traefik"),
+            "HAProxy {v}: docker-py {call}: {explanation}"
+        );
     }
 
     // Every request was logged with its verdict and rule; denials included.
     let log = proxy.stop();
-    assert!(log.contains("rule=allow:GET:/containers/json"), "HAProxy {v}: log lacks allowed lines:\n{log}");
-    assert!(log.contains("rule=deny:not-in-policy") && log.contains(" 403 "), "HAProxy {v}: log lacks denials:\n{log}");
+    assert!(
+        log.contains("rule=allow:GET:/containers/json"),
+        "HAProxy {v}: log lacks allowed lines:\n{log}"
+    );
+    assert!(
+        log.contains("rule=deny:not-in-policy") && log.contains(" 403 "),
+        "HAProxy {v}: log lacks denials:\n{log}"
+    );
     let _ = podman(&["rm", "-f", &name]);
     println!("HAProxy {v}: docker CLI and docker-py flows through the traefik config: ok");
 }

@@ -11,43 +11,91 @@ use sockproxy_gen::render::{self, Listen, LogFormat, RenderInputs, RenderOptions
 fn render_with(inputs: PolicyInputs, options: RenderOptions) -> String {
     let catalog = Catalog::builtin();
     let policy = Policy::build(catalog, &inputs).expect("policy builds");
-    render::render(catalog, &policy, &RenderInputs { policy: inputs, options }).expect("renders")
+    render::render(
+        catalog,
+        &policy,
+        &RenderInputs {
+            policy: inputs,
+            options,
+        },
+    )
+    .expect("renders")
 }
 
 fn flags(list: &[&str]) -> PolicyInputs {
-    PolicyInputs { flags: list.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    PolicyInputs {
+        flags: list.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 /// Every configuration the tests check: (name, config text).
 fn all_configs() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for name in preset::builtin_names() {
-        out.push((format!("preset-{name}"), render_with(common::presets(&[name]), RenderOptions::default())));
+        out.push((
+            format!("preset-{name}"),
+            render_with(common::presets(&[name]), RenderOptions::default()),
+        ));
     }
     for (name, set) in flag_sets() {
-        out.push((format!("flags-{name}"), render_with(flags(set), RenderOptions::default())));
+        out.push((
+            format!("flags-{name}"),
+            render_with(flags(set), RenderOptions::default()),
+        ));
     }
     out.push((
         "multi-traefik-homepage-dozzle".into(),
-        render_with(common::presets(&["traefik", "homepage", "dozzle"]), RenderOptions::default()),
+        render_with(
+            common::presets(&["traefik", "homepage", "dozzle"]),
+            RenderOptions::default(),
+        ),
     ));
     out.push((
         "merged-traefik-homepage".into(),
-        render_with(PolicyInputs { merge: true, ..common::presets(&["traefik", "homepage"]) }, RenderOptions::default()),
+        render_with(
+            PolicyInputs {
+                merge: true,
+                ..common::presets(&["traefik", "homepage"])
+            },
+            RenderOptions::default(),
+        ),
     ));
     out.push((
         "options-json-ipv4".into(),
-        render_with(common::presets(&["traefik"]), RenderOptions { listen: Listen::Ipv4, log_format: LogFormat::Json, ..Default::default() }),
+        render_with(
+            common::presets(&["traefik"]),
+            RenderOptions {
+                listen: Listen::Ipv4,
+                log_format: LogFormat::Json,
+                ..Default::default()
+            },
+        ),
     ));
     out.push((
         "options-address-v6".into(),
-        render_with(common::presets(&["traefik"]), RenderOptions { listen: Listen::Address { address: "::1".into() }, port: 12375, ..Default::default() }),
+        render_with(
+            common::presets(&["traefik"]),
+            RenderOptions {
+                listen: Listen::Address {
+                    address: "::1".into(),
+                },
+                port: 12375,
+                ..Default::default()
+            },
+        ),
     ));
     out.push((
         "options-unix-listener".into(),
         render_with(
             common::presets(&["traefik", "dozzle"]),
-            RenderOptions { listen: Listen::Unix { path: "/run/sockproxy/{client}.sock".into() }, socket: "/run/podman/podman.sock".into(), ..Default::default() },
+            RenderOptions {
+                listen: Listen::Unix {
+                    path: "/run/sockproxy/{client}.sock".into(),
+                },
+                socket: "/run/podman/podman.sock".into(),
+                ..Default::default()
+            },
         ),
     ));
     out
@@ -57,11 +105,48 @@ fn flag_sets() -> Vec<(&'static str, &'static [&'static str])> {
     vec![
         ("defaults-only", &["LOG_LEVEL=info"]),
         ("containers", &["CONTAINERS=1"]),
-        ("containers-events-off", &["CONTAINERS=1", "EVENTS=0", "PING=0", "VERSION=0"]),
-        ("restarts-without-post", &["CONTAINERS=1", "ALLOW_RESTARTS=1"]),
-        ("watchtower-like", &["CONTAINERS=1", "IMAGES=1", "NETWORKS=1", "POST=1", "DELETE=1"]),
-        ("portainer-like", &["CONTAINERS=1", "IMAGES=1", "VOLUMES=1", "NETWORKS=1", "INFO=1", "EXEC=1", "POST=1"]),
-        ("swarm-read", &["SERVICES=1", "TASKS=1", "NODES=1", "NETWORKS=1", "SWARM=1", "CONFIGS=1", "SECRETS=1"]),
+        (
+            "containers-events-off",
+            &["CONTAINERS=1", "EVENTS=0", "PING=0", "VERSION=0"],
+        ),
+        (
+            "restarts-without-post",
+            &["CONTAINERS=1", "ALLOW_RESTARTS=1"],
+        ),
+        (
+            "watchtower-like",
+            &[
+                "CONTAINERS=1",
+                "IMAGES=1",
+                "NETWORKS=1",
+                "POST=1",
+                "DELETE=1",
+            ],
+        ),
+        (
+            "portainer-like",
+            &[
+                "CONTAINERS=1",
+                "IMAGES=1",
+                "VOLUMES=1",
+                "NETWORKS=1",
+                "INFO=1",
+                "EXEC=1",
+                "POST=1",
+            ],
+        ),
+        (
+            "swarm-read",
+            &[
+                "SERVICES=1",
+                "TASKS=1",
+                "NODES=1",
+                "NETWORKS=1",
+                "SWARM=1",
+                "CONFIGS=1",
+                "SECRETS=1",
+            ],
+        ),
     ]
 }
 
@@ -103,22 +188,46 @@ fn haproxy_check_passes_without_warnings_on_every_version() {
 #[test]
 fn structural_guarantees_hold_for_every_config() {
     for (name, text) in all_configs() {
-        let directives: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+        let directives: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect();
         // 9: keep-alive to the daemon.
-        assert!(directives.iter().all(|l| !l.contains("http-server-close") && !l.contains("httpclose")), "{name}");
+        assert!(
+            directives
+                .iter()
+                .all(|l| !l.contains("http-server-close") && !l.contains("httpclose")),
+            "{name}"
+        );
         // 3: no prefix rules, every path rule anchored at both ends.
         for line in text.lines().filter(|l| l.contains("var(txn.spg_route) -m")) {
-            assert!(!line.contains("-m beg") && !line.contains("-m sub"), "{name}: {line}");
+            assert!(
+                !line.contains("-m beg") && !line.contains("-m sub"),
+                "{name}: {line}"
+            );
             if line.contains("-m reg") {
-                let pattern = line.rsplit("-m reg ").next().unwrap().trim_end_matches(" }");
-                assert!(pattern.starts_with('^') && pattern.ends_with('$'), "{name}: unanchored {pattern}");
+                let pattern = line
+                    .rsplit("-m reg ")
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(" }");
+                assert!(
+                    pattern.starts_with('^') && pattern.ends_with('$'),
+                    "{name}: unanchored {pattern}"
+                );
             }
         }
         // 12: the header records version and inputs.
-        assert!(text.contains(&format!("sockproxy-gen {}", sockproxy_gen::VERSION)), "{name}");
+        assert!(
+            text.contains(&format!("sockproxy-gen {}", sockproxy_gen::VERSION)),
+            "{name}"
+        );
         assert!(text.contains("# sockproxy-gen-inputs: {"), "{name}");
         // 10: health frontend on loopback.
-        assert!(text.contains("monitor-uri /healthz") && text.contains("bind 127.0.0.1:8404"), "{name}");
+        assert!(
+            text.contains("monitor-uri /healthz") && text.contains("bind 127.0.0.1:8404"),
+            "{name}"
+        );
         // 6: backends speak HTTP/1.1 only.
         assert!(directives.iter().all(|l| !l.contains("proto h2")), "{name}");
     }
@@ -127,7 +236,10 @@ fn structural_guarantees_hold_for_every_config() {
 #[test]
 fn header_inputs_round_trip() {
     let text = render_with(common::presets(&["traefik"]), RenderOptions::default());
-    let json = text.lines().find_map(|l| l.strip_prefix("# sockproxy-gen-inputs: ")).unwrap();
+    let json = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# sockproxy-gen-inputs: "))
+        .unwrap();
     let inputs: RenderInputs = serde_json::from_str(json).unwrap();
     assert_eq!(inputs.policy.presets, vec!["traefik"]);
     assert_eq!(inputs.options, RenderOptions::default());

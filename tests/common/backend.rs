@@ -44,9 +44,16 @@ pub fn read_message(stream: &mut impl Read, no_body: bool) -> Option<Message> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    let mut message = Message { head, headers, body: Vec::new() };
+    let mut message = Message {
+        head,
+        headers,
+        body: Vec::new(),
+    };
     if !no_body {
-        if let Some(len) = message.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        if let Some(len) = message
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
             let mut body = vec![0u8; len];
             stream.read_exact(&mut body).ok()?;
             message.body = body;
@@ -84,20 +91,32 @@ impl RecordingBackend {
                         let mut words = message.head.split(' ');
                         let method = words.next().unwrap_or("").to_string();
                         let target = words.next().unwrap_or("").to_string();
-                        let close = message.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+                        let close = message
+                            .header("connection")
+                            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
                         let body: &[u8] = if method == "HEAD" { b"" } else { b"[]" };
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\n"
-                        );
-                        shared.lock().unwrap().push(Recorded { method, target, message });
-                        if writer.write_all(response.as_bytes()).and_then(|()| writer.write_all(body)).is_err() || close {
+                        let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\n";
+                        shared.lock().unwrap().push(Recorded {
+                            method,
+                            target,
+                            message,
+                        });
+                        if writer
+                            .write_all(response.as_bytes())
+                            .and_then(|()| writer.write_all(body))
+                            .is_err()
+                            || close
+                        {
                             break;
                         }
                     }
                 });
             }
         });
-        RecordingBackend { path: path.to_path_buf(), log }
+        RecordingBackend {
+            path: path.to_path_buf(),
+            log,
+        }
     }
 
     pub fn take(&self) -> Vec<Recorded> {

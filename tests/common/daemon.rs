@@ -71,7 +71,11 @@ pub fn mux_clean(p: &str) -> String {
     if p.is_empty() {
         return "/".into();
     }
-    let p = if p.starts_with('/') { p.to_string() } else { format!("/{p}") };
+    let p = if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    };
     let mut stack: Vec<&str> = Vec::new();
     for seg in p.split('/') {
         match seg {
@@ -91,8 +95,12 @@ pub fn mux_clean(p: &str) -> String {
 
 impl DaemonRouter {
     pub fn load() -> DaemonRouter {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/research/docker-api-routes.csv");
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e} (shared/ must sit beside the project)"));
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/research/docker-api-routes.csv"
+        );
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("read {path}: {e} (shared/ must sit beside the project)"));
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let routes = reader
             .records()
@@ -113,7 +121,10 @@ impl DaemonRouter {
     /// What the daemon does with this request line.
     pub fn route(&self, method: &str, target: &str) -> Outcome {
         // Absolute-form: Go's server takes the path of the URL.
-        let path_and_query = if let Some(rest) = target.strip_prefix("http://").or_else(|| target.strip_prefix("https://")) {
+        let path_and_query = if let Some(rest) = target
+            .strip_prefix("http://")
+            .or_else(|| target.strip_prefix("https://"))
+        {
             match rest.find('/') {
                 Some(i) => &rest[i..],
                 None => "/",
@@ -154,15 +165,33 @@ mod tests {
             Outcome::Handler(i) => format!("{} {}", d.routes[i].method, d.routes[i].template),
             other => format!("{other:?}"),
         };
-        assert_eq!(name(d.route("GET", "/v1.41/containers/json")), "GET /containers/json");
-        assert_eq!(name(d.route("GET", "/v1.41../containers/json")), "GET /containers/json");
-        assert_eq!(name(d.route("GET", "/%63ontainers/json")), "GET /containers/json");
+        assert_eq!(
+            name(d.route("GET", "/v1.41/containers/json")),
+            "GET /containers/json"
+        );
+        assert_eq!(
+            name(d.route("GET", "/v1.41../containers/json")),
+            "GET /containers/json"
+        );
+        assert_eq!(
+            name(d.route("GET", "/%63ontainers/json")),
+            "GET /containers/json"
+        );
         assert_eq!(name(d.route("GET", "/containers//json")), "Redirect");
         assert_eq!(name(d.route("GET", "/CONTAINERS/json")), "NotFound");
         assert_eq!(name(d.route("HEAD", "/containers/json")), "NotFound");
         assert_eq!(name(d.route("GET", "/x%zz")), "BadRequest");
-        assert_eq!(name(d.route("DELETE", "/containers/a/checkpoints/b")), "DELETE /containers/{name}/checkpoints/{checkpoint}");
-        assert_eq!(name(d.route("POST", "/containers/abc%2Fstart/exec")), "POST /containers/{name:.*}/exec");
-        assert_eq!(name(d.route("GET", "http://docker/v1.41/info")), "GET /info");
+        assert_eq!(
+            name(d.route("DELETE", "/containers/a/checkpoints/b")),
+            "DELETE /containers/{name}/checkpoints/{checkpoint}"
+        );
+        assert_eq!(
+            name(d.route("POST", "/containers/abc%2Fstart/exec")),
+            "POST /containers/{name:.*}/exec"
+        );
+        assert_eq!(
+            name(d.route("GET", "http://docker/v1.41/info")),
+            "GET /info"
+        );
     }
 }

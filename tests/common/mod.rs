@@ -17,7 +17,8 @@ use sockproxy_gen::policy::{Policy, PolicyInputs};
 use sockproxy_gen::render::{self, Listen, RenderInputs, RenderOptions};
 
 /// Where `.ci/run` puts the Debian chroots with newer HAProxy lines.
-pub const DEFAULT_CHROOTS: &str = "/var/lib/sockproxy-gen/chroots/trixie:/var/lib/sockproxy-gen/chroots/sid";
+pub const DEFAULT_CHROOTS: &str =
+    "/var/lib/sockproxy-gen/chroots/trixie:/var/lib/sockproxy-gen/chroots/sid";
 
 /// One HAProxy installation: the host's, or one inside a chroot.
 #[derive(Debug, Clone)]
@@ -41,7 +42,11 @@ impl Haproxy {
 
     /// "2.6", "3.0", "3.2"
     pub fn line(&self) -> String {
-        self.version.split('.').take(2).collect::<Vec<_>>().join(".")
+        self.version
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(".")
     }
 
     /// A fresh directory HAProxy can see: (path on the host, same path as HAProxy sees it).
@@ -88,9 +93,16 @@ impl Haproxy {
                 if let Some(mut e) = running.child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
                 }
-                panic!("HAProxy {} exited ({status}) before listening on {port}:\n{err}", self.version);
+                panic!(
+                    "HAProxy {} exited ({status}) before listening on {port}:\n{err}",
+                    self.version
+                );
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "HAProxy {} does not listen on {port} after 10s", self.version);
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "HAProxy {} does not listen on {port} after 10s",
+                self.version
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         running
@@ -146,18 +158,29 @@ pub fn haproxies() -> Vec<Haproxy> {
     let version_of = |mut c: Command| -> Option<String> {
         let out = c.arg("-v").output().ok()?;
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let v = text.split_whitespace().nth(2)?.split('-').next()?.to_string();
+        let v = text
+            .split_whitespace()
+            .nth(2)?
+            .split('-')
+            .next()?
+            .to_string();
         Some(v)
     };
     if let Some(v) = version_of(Command::new("haproxy")) {
-        found.push(Haproxy { root: None, version: v });
+        found.push(Haproxy {
+            root: None,
+            version: v,
+        });
     }
     let chroots = std::env::var("SPG_HAPROXY_CHROOTS").unwrap_or_else(|_| DEFAULT_CHROOTS.into());
     for root in chroots.split(':').filter(|s| !s.is_empty()) {
         let mut c = Command::new("chroot");
         c.arg(root).arg("haproxy");
         if let Some(v) = version_of(c) {
-            found.push(Haproxy { root: Some(root.into()), version: v });
+            found.push(Haproxy {
+                root: Some(root.into()),
+                version: v,
+            });
         }
     }
     let lines: Vec<String> = found.iter().map(Haproxy::line).collect();
@@ -193,7 +216,10 @@ pub fn free_port() -> u16 {
 pub fn wait_for_port(port: u16) {
     let start = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(10), "nothing listens on port {port} after 10s");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nothing listens on port {port} after 10s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -201,28 +227,50 @@ pub fn wait_for_port(port: u16) {
 pub fn wait_for_path(path: &Path) {
     let start = Instant::now();
     while !path.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "{} did not appear in 20s", path.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} did not appear in 20s",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// Renders a config for tests: loopback, the given ports and socket.
-pub fn render_config(inputs: PolicyInputs, port: u16, health_port: u16, socket: &Path) -> (Policy, String) {
+pub fn render_config(
+    inputs: PolicyInputs,
+    port: u16,
+    health_port: u16,
+    socket: &Path,
+) -> (Policy, String) {
     let catalog = Catalog::builtin();
     let policy = Policy::build(catalog, &inputs).expect("policy builds");
     let options = RenderOptions {
-        listen: Listen::Address { address: "127.0.0.1".into() },
+        listen: Listen::Address {
+            address: "127.0.0.1".into(),
+        },
         port,
         socket: socket.to_path_buf(),
         log_format: render::LogFormat::Text,
         health: format!("127.0.0.1:{health_port}"),
     };
-    let text = render::render(catalog, &policy, &RenderInputs { policy: inputs, options }).expect("renders");
+    let text = render::render(
+        catalog,
+        &policy,
+        &RenderInputs {
+            policy: inputs,
+            options,
+        },
+    )
+    .expect("renders");
     (policy, text)
 }
 
 pub fn presets(names: &[&str]) -> PolicyInputs {
-    PolicyInputs { presets: names.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    PolicyInputs {
+        presets: names.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
 }
 
 /// An HTTP/1.1 client on one keep-alive connection, reconnecting when the peer closes it
@@ -256,8 +304,15 @@ impl HttpClient {
             let Some(response) = backend::read_message(&mut reader, head_request) else {
                 continue;
             };
-            let status = response.head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let closes = response.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+            let status = response
+                .head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let closes = response
+                .header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"));
             if !closes {
                 self.stream = Some(reader);
             }

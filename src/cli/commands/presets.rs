@@ -14,9 +14,16 @@ pub fn run(args: PresetsArgs) -> Result<()> {
             let mut rows = Vec::new();
             for name in preset::builtin_names() {
                 let p = preset::load_builtin(catalog, name)?;
-                rows.push(vec![name.to_string(), p.grants.len().to_string(), p.description]);
+                rows.push(vec![
+                    name.to_string(),
+                    p.grants.len().to_string(),
+                    p.description,
+                ]);
             }
-            printing::stdout(&printing::table(&["PRESET", "GRANTS", "DESCRIPTION"], &rows));
+            printing::stdout(&printing::table(
+                &["PRESET", "GRANTS", "DESCRIPTION"],
+                &rows,
+            ));
         }
         Some(PresetsAction::Show { name, yaml }) => {
             let p = preset::load_builtin(catalog, &name)?;
@@ -43,13 +50,18 @@ pub fn run(args: PresetsArgs) -> Result<()> {
                     let r = catalog.get(g.route);
                     vec![
                         r.method.to_string(),
-                        r.display().split_once(' ').map_or(String::new(), |(_, p)| p.to_string()),
+                        r.display()
+                            .split_once(' ')
+                            .map_or(String::new(), |(_, p)| p.to_string()),
                         r.traits.words().join(","),
                         g.reason.clone(),
                     ]
                 })
                 .collect();
-            out.push_str(&printing::table(&["METHOD", "PATH", "TRAITS", "REASON"], &rows));
+            out.push_str(&printing::table(
+                &["METHOD", "PATH", "TRAITS", "REASON"],
+                &rows,
+            ));
             printing::stdout(&out);
         }
     }

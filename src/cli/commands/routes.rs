@@ -11,16 +11,25 @@ pub fn run(args: RoutesArgs) -> Result<()> {
     let rows: Vec<Vec<String>> = catalog
         .routes()
         .iter()
-        .filter(|r| args.section.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(&r.section)))
+        .filter(|r| {
+            args.section
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case(&r.section))
+        })
         .map(|r| {
             vec![
                 r.method.to_string(),
-                r.display().split_once(' ').map_or(String::new(), |(_, p)| p.to_string()),
+                r.display()
+                    .split_once(' ')
+                    .map_or(String::new(), |(_, p)| p.to_string()),
                 r.section.clone(),
                 r.traits.words().join(","),
             ]
         })
         .collect();
-    printing::stdout(&printing::table(&["METHOD", "PATH", "FLAG", "TRAITS"], &rows));
+    printing::stdout(&printing::table(
+        &["METHOD", "PATH", "FLAG", "TRAITS"],
+        &rows,
+    ));
     Ok(())
 }
