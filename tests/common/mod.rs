@@ -16,9 +16,12 @@ use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::policy::{Policy, PolicyInputs};
 use sockproxy_gen::render::{self, Listen, RenderInputs, RenderOptions};
 
-/// Where `.ci/run` puts the Debian chroots with newer HAProxy lines.
-pub const DEFAULT_CHROOTS: &str =
-    "/var/lib/sockproxy-gen/chroots/trixie:/var/lib/sockproxy-gen/chroots/sid";
+/// Where `.ci/setup` puts the Debian chroots with newer HAProxy lines (`SPG_CHROOT_BASE`
+/// overrides it, for the tests and `.ci/setup` alike).
+pub const DEFAULT_CHROOT_BASE: &str = "/var/lib/sockproxy-gen/chroots";
+
+/// The chroot suites: trixie has HAProxy 3.0, sid 3.2.
+pub const CHROOT_SUITES: &[&str] = &["trixie", "sid"];
 
 /// One HAProxy installation: the host's, or one inside a chroot.
 #[derive(Debug, Clone)]
@@ -172,10 +175,11 @@ pub fn haproxies() -> Vec<Haproxy> {
             version: v,
         });
     }
-    let chroots = std::env::var("SPG_HAPROXY_CHROOTS").unwrap_or_else(|_| DEFAULT_CHROOTS.into());
-    for root in chroots.split(':').filter(|s| !s.is_empty()) {
+    let base = std::env::var("SPG_CHROOT_BASE").unwrap_or_else(|_| DEFAULT_CHROOT_BASE.into());
+    for suite in CHROOT_SUITES {
+        let root = format!("{base}/{suite}");
         let mut c = Command::new("chroot");
-        c.arg(root).arg("haproxy");
+        c.arg(&root).arg("haproxy");
         if let Some(v) = version_of(c) {
             found.push(Haproxy {
                 root: Some(root.into()),
@@ -187,7 +191,7 @@ pub fn haproxies() -> Vec<Haproxy> {
     for want in ["2.6", "3.0", "3.2"] {
         assert!(
             lines.iter().any(|l| l == want),
-            "HAProxy {want} not found (have {lines:?}, CI={}); run `bash .ci/run` once, which installs HAProxy 2.6 and debootstraps 3.0/3.2 into {DEFAULT_CHROOTS}",
+            "HAProxy {want} not found (have {lines:?}, CI={}); run `bash .ci/run` once, which installs HAProxy 2.6 and debootstraps 3.0/3.2 into {base}/{{trixie,sid}}",
             in_ci()
         );
     }
