@@ -83,6 +83,9 @@ pub struct Traits {
     pub hijack: bool,
     /// Needs an `h2c` upgrade (BuildKit session/gRPC); the proxy never passes those.
     pub h2c: bool,
+    /// Clients send the upgrade with a request body (exec start's JSON). HAProxy 2.6 drops the
+    /// `Upgrade` header of such requests (haproxy/haproxy#2684), so they need HAProxy 3.x.
+    pub upgrade_body: bool,
     /// Can take over the host or read its data (create, exec, archive, export, ...).
     pub dangerous: bool,
     /// Deletes state (prune, DELETE).
@@ -99,6 +102,7 @@ impl Traits {
                 "stream" => t.stream = true,
                 "hijack" => t.hijack = true,
                 "h2c" => t.h2c = true,
+                "upgrade-body" => t.upgrade_body = true,
                 "dangerous" => t.dangerous = true,
                 "destructive" => t.destructive = true,
                 "sensitive" => t.sensitive = true,
@@ -115,6 +119,7 @@ impl Traits {
             (self.stream, "stream"),
             (self.hijack, "hijack"),
             (self.h2c, "h2c"),
+            (self.upgrade_body, "upgrade-body"),
             (self.dangerous, "dangerous"),
             (self.destructive, "destructive"),
             (self.sensitive, "sensitive"),

@@ -191,6 +191,7 @@ impl Policy {
         }
         for client in &clients {
             notices.extend(dangerous_notice(catalog, client));
+            notices.extend(upgrade_body_notice(catalog, client));
         }
         Ok(Policy {
             clients,
@@ -198,6 +199,24 @@ impl Policy {
             flag_settings,
         })
     }
+}
+
+/// A warning for hijacking grants whose upgrade carries a body: they fail behind HAProxy 2.6.
+fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    let routes: Vec<String> = client
+        .grants
+        .iter()
+        .map(|g| catalog.get(g.route))
+        .filter(|r| r.traits.upgrade_body)
+        .map(|r| r.display())
+        .collect();
+    (!routes.is_empty()).then(|| {
+        Notice::warning(format!(
+            "{}: {} upgrade(s) with a request body; HAProxy 2.6 drops such upgrades (haproxy/haproxy#2684), so `docker exec` fails behind it: run HAProxy 3.0 or 3.2 (passes on 3.0.11 and 3.2.26, fails on 2.6.12)",
+            client.name,
+            routes.join(", ")
+        ))
+    })
 }
 
 /// A warning naming the grants that can take over the host or read its files.
