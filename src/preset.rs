@@ -154,11 +154,11 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
             .name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !valid_name {
+    if !valid_name || doc.name.starts_with("spg_") {
         return Err(Error::Malformed {
             location: line_of(origin, text, "name:"),
             message: format!(
-                "preset name `{}` must be lower-case letters, digits, `-` or `_` (it names an HAProxy frontend)",
+                "preset name `{}` must be lower-case letters, digits, `-` or `_`, not starting with `spg_` (it names an HAProxy frontend; `spg_` names are the proxy's own)",
                 doc.name
             ),
         });
