@@ -201,15 +201,24 @@ impl Policy {
     }
 }
 
-/// A warning for hijacking grants whose upgrade carries a body: they fail behind HAProxy 2.6.
-fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
-    let routes: Vec<String> = client
+/// The granted routes with a trait, as readable names.
+fn granted_where(
+    catalog: &Catalog,
+    client: &ClientPolicy,
+    has: impl Fn(&crate::catalog::Traits) -> bool,
+) -> Vec<String> {
+    client
         .grants
         .iter()
         .map(|g| catalog.get(g.route))
-        .filter(|r| r.traits.upgrade_body)
+        .filter(|r| has(&r.traits))
         .map(|r| r.display())
-        .collect();
+        .collect()
+}
+
+/// A warning for hijacking grants whose upgrade carries a body: they fail behind HAProxy 2.6.
+fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    let routes = granted_where(catalog, client, |t| t.upgrade_body);
     (!routes.is_empty()).then(|| {
         Notice::warning(format!(
             "{}: {} upgrade(s) with a request body; HAProxy 2.6 drops such upgrades (haproxy/haproxy#2684), so `docker exec` fails behind it: run HAProxy 3.0 or 3.2 (passes on 3.0.11 and 3.2.26, fails on 2.6.12)",
@@ -221,13 +230,7 @@ fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notic
 
 /// A warning naming the grants that can take over the host or read its files.
 fn dangerous_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
-    let dangerous: Vec<String> = client
-        .grants
-        .iter()
-        .map(|g| catalog.get(g.route))
-        .filter(|r| r.traits.dangerous)
-        .map(|r| r.display())
-        .collect();
+    let dangerous = granted_where(catalog, client, |t| t.dangerous);
     (!dangerous.is_empty()).then(|| {
         Notice::warning(format!(
             "{}: grants routes that can take over the host or read its files: {}",

@@ -11,9 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::backend::read_message;
-use sockproxy_gen::catalog::Catalog;
-use sockproxy_gen::policy::{Policy, PolicyInputs};
-use sockproxy_gen::render::{self, Listen, LogFormat, RenderInputs, RenderOptions};
+use sockproxy_gen::policy::PolicyInputs;
+use sockproxy_gen::render::{LogFormat, RenderOptions};
 
 /// A daemon stand-in that hijacks like dockerd: an Upgrade request gets `101 UPGRADED`, then
 /// the connection echoes raw bytes; anything else gets `200 []`.
@@ -63,30 +62,15 @@ fn render_flags(
     socket: &Path,
     log_format: LogFormat,
 ) -> String {
-    let catalog = Catalog::builtin();
     let inputs = PolicyInputs {
         flags: flags.iter().map(|s| s.to_string()).collect(),
         ..Default::default()
     };
-    let policy = Policy::build(catalog, &inputs).unwrap();
     let options = RenderOptions {
-        listen: Listen::Address {
-            address: "127.0.0.1".into(),
-        },
-        port,
-        socket: socket.to_path_buf(),
         log_format,
-        health: format!("127.0.0.1:{health}"),
+        ..common::loopback_options(port, health, socket)
     };
-    render::render(
-        catalog,
-        &policy,
-        &RenderInputs {
-            policy: inputs,
-            options,
-        },
-    )
-    .unwrap()
+    common::render_text(inputs, options).1
 }
 
 /// Sends a hijacking request; Ok("tunnel") when it got 101 and bytes echo back through it,

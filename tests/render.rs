@@ -3,23 +3,12 @@
 
 mod common;
 
-use sockproxy_gen::catalog::Catalog;
-use sockproxy_gen::policy::{Policy, PolicyInputs};
+use sockproxy_gen::policy::PolicyInputs;
 use sockproxy_gen::preset;
-use sockproxy_gen::render::{self, Listen, LogFormat, RenderInputs, RenderOptions};
+use sockproxy_gen::render::{Listen, LogFormat, RenderInputs, RenderOptions};
 
 fn render_with(inputs: PolicyInputs, options: RenderOptions) -> String {
-    let catalog = Catalog::builtin();
-    let policy = Policy::build(catalog, &inputs).expect("policy builds");
-    render::render(
-        catalog,
-        &policy,
-        &RenderInputs {
-            policy: inputs,
-            options,
-        },
-    )
-    .expect("renders")
+    common::render_text(inputs, options).1
 }
 
 fn flags(list: &[&str]) -> PolicyInputs {

@@ -165,33 +165,27 @@ mod tests {
             Outcome::Handler(i) => format!("{} {}", d.routes[i].method, d.routes[i].template),
             other => format!("{other:?}"),
         };
-        assert_eq!(
-            name(d.route("GET", "/v1.41/containers/json")),
-            "GET /containers/json"
-        );
-        assert_eq!(
-            name(d.route("GET", "/v1.41../containers/json")),
-            "GET /containers/json"
-        );
-        assert_eq!(
-            name(d.route("GET", "/%63ontainers/json")),
-            "GET /containers/json"
-        );
-        assert_eq!(name(d.route("GET", "/containers//json")), "Redirect");
-        assert_eq!(name(d.route("GET", "/CONTAINERS/json")), "NotFound");
-        assert_eq!(name(d.route("HEAD", "/containers/json")), "NotFound");
-        assert_eq!(name(d.route("GET", "/x%zz")), "BadRequest");
-        assert_eq!(
-            name(d.route("DELETE", "/containers/a/checkpoints/b")),
-            "DELETE /containers/{name}/checkpoints/{checkpoint}"
-        );
-        assert_eq!(
-            name(d.route("POST", "/containers/abc%2Fstart/exec")),
-            "POST /containers/{name:.*}/exec"
-        );
-        assert_eq!(
-            name(d.route("GET", "http://docker/v1.41/info")),
-            "GET /info"
-        );
+        for (method, target, expected) in [
+            ("GET", "/v1.41/containers/json", "GET /containers/json"),
+            ("GET", "/v1.41../containers/json", "GET /containers/json"),
+            ("GET", "/%63ontainers/json", "GET /containers/json"),
+            ("GET", "/containers//json", "Redirect"),
+            ("GET", "/CONTAINERS/json", "NotFound"),
+            ("HEAD", "/containers/json", "NotFound"),
+            ("GET", "/x%zz", "BadRequest"),
+            (
+                "DELETE",
+                "/containers/a/checkpoints/b",
+                "DELETE /containers/{name}/checkpoints/{checkpoint}",
+            ),
+            (
+                "POST",
+                "/containers/abc%2Fstart/exec",
+                "POST /containers/{name:.*}/exec",
+            ),
+            ("GET", "http://docker/v1.41/info", "GET /info"),
+        ] {
+            assert_eq!(name(d.route(method, target)), expected, "{method} {target}");
+        }
     }
 }

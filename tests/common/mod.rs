@@ -240,24 +240,10 @@ pub fn wait_for_path(path: &Path) {
     }
 }
 
-/// Renders a config for tests: loopback, the given ports and socket.
-pub fn render_config(
-    inputs: PolicyInputs,
-    port: u16,
-    health_port: u16,
-    socket: &Path,
-) -> (Policy, String) {
+/// Builds the policy and renders it with `options`.
+pub fn render_text(inputs: PolicyInputs, options: RenderOptions) -> (Policy, String) {
     let catalog = Catalog::builtin();
     let policy = Policy::build(catalog, &inputs).expect("policy builds");
-    let options = RenderOptions {
-        listen: Listen::Address {
-            address: "127.0.0.1".into(),
-        },
-        port,
-        socket: socket.to_path_buf(),
-        log_format: render::LogFormat::Text,
-        health: format!("127.0.0.1:{health_port}"),
-    };
     let text = render::render(
         catalog,
         &policy,
@@ -268,6 +254,29 @@ pub fn render_config(
     )
     .expect("renders");
     (policy, text)
+}
+
+/// Loopback render options for a running test proxy.
+pub fn loopback_options(port: u16, health_port: u16, socket: &Path) -> RenderOptions {
+    RenderOptions {
+        listen: Listen::Address {
+            address: "127.0.0.1".into(),
+        },
+        port,
+        socket: socket.to_path_buf(),
+        log_format: render::LogFormat::Text,
+        health: format!("127.0.0.1:{health_port}"),
+    }
+}
+
+/// Renders a config for tests: loopback, the given ports and socket.
+pub fn render_config(
+    inputs: PolicyInputs,
+    port: u16,
+    health_port: u16,
+    socket: &Path,
+) -> (Policy, String) {
+    render_text(inputs, loopback_options(port, health_port, socket))
 }
 
 pub fn presets(names: &[&str]) -> PolicyInputs {
