@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub enum ExitCode {
     /// Success.
     Ok = 0,
+    /// `--check` found the file out of date.
+    Stale = 1,
     /// An unknown preset, flag or route name, or a flag value that is not a boolean.
     Usage = 64,
     /// A preset file or env file whose content is malformed.
@@ -16,6 +18,10 @@ pub enum ExitCode {
     NoInput = 66,
     /// The output file cannot be created or written.
     CantCreate = 73,
+    /// Not allowed to look at the socket.
+    NoPerm = 77,
+    /// The setup cannot work as it is (the socket belongs to group 0).
+    Config = 78,
 }
 
 /// Where in a file something went wrong (1-based line and column).
@@ -96,6 +102,18 @@ pub enum Error {
 
     #[error("{0}")]
     Invalid(String),
+
+    #[error("no Docker socket found; looked at: {}; pass --socket PATH (or set DOCKER_HOST=unix:///path/to/docker.sock)", .looked.join(", "))]
+    NoSocket { looked: Vec<String> },
+
+    #[error("{} is not a socket; pass the Docker daemon's socket with --socket PATH", .path.display())]
+    NotASocket { path: PathBuf },
+
+    #[error("permission denied looking at {}; run as a user that can see the socket (root, or a member of its group)", .path.display())]
+    SocketPermission { path: PathBuf },
+
+    #[error("{} belongs to group 0 (root): PGID_DOCKER_SOCKET=0 would put HAProxy in the root group, which opens every root-group file the container can see. Give the socket a group of its own (for Docker: the daemon's `group` setting, usually `docker`; by hand: `groupadd docker && chgrp docker SOCKET && chmod 660 SOCKET`) and run again", .path.display())]
+    RootGroup { path: PathBuf },
 }
 
 impl Error {
@@ -113,7 +131,10 @@ impl Error {
                 }
             }
             Error::Malformed { .. } => ExitCode::DataErr,
-            Error::Read { .. } => ExitCode::NoInput,
+            Error::Read { .. } | Error::NoSocket { .. } => ExitCode::NoInput,
+            Error::NotASocket { .. } => ExitCode::DataErr,
+            Error::SocketPermission { .. } => ExitCode::NoPerm,
+            Error::RootGroup { .. } => ExitCode::Config,
             Error::Write { .. } => ExitCode::CantCreate,
         }
     }

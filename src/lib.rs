@@ -9,12 +9,14 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
+pub mod dotenv;
 pub mod error;
 pub mod flags;
 pub mod output;
 pub mod policy;
 pub mod preset;
 pub mod render;
+pub mod socket;
 pub mod suggest;
 
 pub use error::{Error, Result};

@@ -26,6 +26,8 @@ pub enum Command {
     Presets(PresetsArgs),
     /// List the Docker Engine API routes of the catalog (the names grants use).
     Routes(RoutesArgs),
+    /// Write the Docker socket's group id to .env as PGID_DOCKER_SOCKET, keeping every other line.
+    Env(EnvArgs),
 }
 
 /// Where the policy comes from. Several presets render as one frontend each.
@@ -108,4 +110,21 @@ pub struct RoutesArgs {
     /// Only routes whose Tecnativa section (flag) is SECTION, e.g. CONTAINERS.
     #[arg(long)]
     pub section: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The Docker socket [default: DOCKER_HOST=unix://..., /var/run/docker.sock,
+    /// $XDG_RUNTIME_DIR/docker.sock, /run/podman/podman.sock: the first that exists].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The env file to create or update.
+    #[arg(long, value_name = "FILE", default_value = ".env")]
+    pub env_file: PathBuf,
+    /// Change nothing; exit 1 if the file lacks the socket's current group id.
+    #[arg(long, conflicts_with = "print")]
+    pub check: bool,
+    /// Print `PGID_DOCKER_SOCKET=<gid>` on stdout instead of writing the file.
+    #[arg(long)]
+    pub print: bool,
 }

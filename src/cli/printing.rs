@@ -9,6 +9,11 @@ pub fn error(e: &Error) {
     eprintln!("error: {e}");
 }
 
+/// A one-line status message on stderr (stdout stays for data).
+pub fn status(message: &str) {
+    eprintln!("{message}");
+}
+
 pub fn notices(notices: &[Notice]) {
     for n in notices {
         let level = match n.level {

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns errors into exit codes.
 
+mod env;
 mod presets;
 mod render;
 mod routes;
@@ -11,12 +12,13 @@ use super::printing;
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
-        Command::Render(args) => render::run(args),
-        Command::Presets(args) => presets::run(args),
-        Command::Routes(args) => routes::run(args),
+        Command::Render(args) => render::run(args).map(|()| ExitCode::Ok),
+        Command::Presets(args) => presets::run(args).map(|()| ExitCode::Ok),
+        Command::Routes(args) => routes::run(args).map(|()| ExitCode::Ok),
+        Command::Env(args) => env::run(args),
     };
     match result {
-        Ok(()) => ExitCode::Ok,
+        Ok(code) => code,
         Err(e) => {
             printing::error(&e);
             e.exit_code()
