@@ -393,6 +393,7 @@ fn help_is_snapshotted() {
         vec!["render", "--help"],
         vec!["presets", "--help"],
         vec!["routes", "--help"],
+        vec!["env", "--help"],
     ] {
         let out = cli().args(&args).assert().success();
         snapshot(
