@@ -5,6 +5,7 @@
 pub mod backend;
 pub mod corpus;
 pub mod daemon;
+pub mod podman;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,14 +34,28 @@ pub struct Haproxy {
 
 impl Haproxy {
     fn command(&self) -> Command {
-        match &self.root {
-            None => Command::new("haproxy"),
-            Some(root) => {
-                let mut c = Command::new("chroot");
-                c.arg(root).arg("haproxy");
-                c
-            }
+        self.command_as(None)
+    }
+
+    /// `haproxy`, inside the chroot if any, optionally as `(uid, gid)` with no other groups.
+    fn command_as(&self, user: Option<(u32, u32)>) -> Command {
+        let mut args: Vec<String> = Vec::new();
+        if let Some(root) = &self.root {
+            args.push("chroot".into());
+            args.push(root.to_string_lossy().into());
         }
+        if let Some((uid, gid)) = user {
+            args.extend([
+                "setpriv".into(),
+                format!("--reuid={uid}"),
+                format!("--regid={gid}"),
+                "--clear-groups".into(),
+            ]);
+        }
+        args.push("haproxy".into());
+        let mut c = Command::new(&args[0]);
+        c.args(&args[1..]);
+        c
     }
 
     /// "2.6", "3.0", "3.2"
@@ -80,8 +95,13 @@ impl Haproxy {
 
     /// Starts HAProxy in the foreground on `config_inner`; waits until `port` accepts.
     pub fn spawn(&self, config_inner: &Path, port: u16) -> Running {
+        self.spawn_as(config_inner, port, None)
+    }
+
+    /// Like `spawn`, as an unprivileged `(uid, gid)` (setpriv, no supplementary groups).
+    pub fn spawn_as(&self, config_inner: &Path, port: u16, user: Option<(u32, u32)>) -> Running {
         let child = self
-            .command()
+            .command_as(user)
             .args(["-db", "-f"])
             .arg(config_inner)
             .stdout(Stdio::piped())
