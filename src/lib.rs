@@ -9,6 +9,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod catalog;
+pub mod compose;
 pub mod dotenv;
 pub mod error;
 pub mod flags;
@@ -18,6 +19,7 @@ pub mod preset;
 pub mod render;
 pub mod socket;
 pub mod suggest;
+pub mod template;
 
 pub use error::{Error, Result};
 

@@ -27,6 +27,9 @@ pub struct ClientPolicy {
     pub description: String,
     /// In catalog (registration) order, one per route.
     pub grants: Vec<Grant>,
+    /// The client's side of a compose file, when its preset says.
+    #[serde(skip)]
+    pub compose: Option<crate::preset::ComposeHint>,
 }
 
 impl ClientPolicy {
@@ -35,6 +38,7 @@ impl ClientPolicy {
             name: name.into(),
             description: description.into(),
             grants: Vec::new(),
+            compose: None,
         }
     }
 

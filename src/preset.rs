@@ -51,6 +51,32 @@ struct PresetDoc {
     #[serde(default)]
     source: Option<String>,
     grants: Vec<GrantDoc>,
+    /// How the client is deployed next to the proxy (`sockproxy-gen compose`).
+    #[serde(default)]
+    compose: Option<ComposeHint>,
+}
+
+/// The client side of a compose file: its image and how it is pointed at the proxy. In the
+/// strings, `{proxy}` is `service:port`, `{service}` the proxy's service name, `{port}` the port.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeHint {
+    pub image: String,
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Extra environment, in file order.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// Set DOCKER_HOST=tcp://{proxy} (false where the client takes a flag instead).
+    #[serde(default = "yes")]
+    pub docker_host: bool,
+    /// Where else the client must be told about the proxy (its own config file or UI).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,11 +100,13 @@ pub struct Preset {
     pub clients: Vec<String>,
     pub source: Option<String>,
     pub grants: Vec<PresetGrant>,
+    pub compose: Option<ComposeHint>,
 }
 
 impl Preset {
     pub fn into_client(self) -> ClientPolicy {
         let mut c = ClientPolicy::new(self.name, self.description);
+        c.compose = self.compose;
         for g in self.grants {
             c.grant(g.route, g.reason);
         }
@@ -192,6 +220,7 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
         clients: doc.clients,
         source: doc.source,
         grants,
+        compose: doc.compose,
     })
 }
 

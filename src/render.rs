@@ -261,20 +261,6 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
         health: &options.health,
         socket,
     };
-    let mut env = minijinja::Environment::new();
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("static syntax config"),
-    );
-    env.add_template("haproxy.cfg", TEMPLATE)
-        .expect("templates/haproxy.cfg.j2 parses");
-    let text = env
-        .get_template("haproxy.cfg")
-        .and_then(|t| t.render(minijinja::value::Serde(&view)))
-        .expect("templates/haproxy.cfg.j2 renders with a ConfigView");
+    let text = crate::template::render("haproxy.cfg", TEMPLATE, &view);
     Ok(text)
 }

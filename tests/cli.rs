@@ -394,6 +394,7 @@ fn help_is_snapshotted() {
         vec!["presets", "--help"],
         vec!["routes", "--help"],
         vec!["env", "--help"],
+        vec!["compose", "--help"],
     ] {
         let out = cli().args(&args).assert().success();
         snapshot(

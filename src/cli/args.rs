@@ -28,6 +28,8 @@ pub enum Command {
     Routes(RoutesArgs),
     /// Write the Docker socket's group id to .env as PGID_DOCKER_SOCKET, keeping every other line.
     Env(EnvArgs),
+    /// Print the compose service that runs the proxy as non-root, and each client's side.
+    Compose(ComposeArgs),
 }
 
 /// Where the policy comes from. Several presets render as one frontend each.
@@ -127,4 +129,37 @@ pub struct EnvArgs {
     /// Print `PGID_DOCKER_SOCKET=<gid>` on stdout instead of writing the file.
     #[arg(long)]
     pub print: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ComposeArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A Swarm stack: `deploy:` (managers only where the Swarm API is needed), overlay network.
+    #[arg(long)]
+    pub swarm: bool,
+    /// Publish the client ports on the host's loopback (127.0.0.1) for clients outside compose.
+    #[arg(long)]
+    pub publish: bool,
+    /// Port of the first client, as given to `render --port`.
+    #[arg(long, default_value_t = sockproxy_gen::render::DEFAULT_PORT)]
+    pub port: u16,
+    /// The proxy's service name; clients reach it as tcp://SERVICE:PORT.
+    #[arg(long, default_value = "sockproxy")]
+    pub service: String,
+    /// The HAProxy image.
+    #[arg(long, default_value = sockproxy_gen::compose::DEFAULT_IMAGE)]
+    pub image: String,
+    /// The rendered haproxy.cfg on the host.
+    #[arg(long, value_name = "FILE", default_value = "./haproxy.cfg")]
+    pub config: PathBuf,
+    /// The Docker socket on the host.
+    #[arg(long, value_name = "PATH", default_value = sockproxy_gen::render::DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+    /// The internal network the proxy shares with its clients.
+    #[arg(long, default_value = "sockproxy")]
+    pub network: String,
 }

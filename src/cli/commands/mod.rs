@@ -1,8 +1,9 @@
 //! One module per subcommand; `run` dispatches and turns errors into exit codes.
 
+mod compose;
 mod env;
 mod presets;
-mod render;
+pub mod render;
 mod routes;
 
 use sockproxy_gen::error::ExitCode;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Presets(args) => presets::run(args).map(|()| ExitCode::Ok),
         Command::Routes(args) => routes::run(args).map(|()| ExitCode::Ok),
         Command::Env(args) => env::run(args),
+        Command::Compose(args) => compose::run(args).map(|()| ExitCode::Ok),
     };
     match result {
         Ok(code) => code,

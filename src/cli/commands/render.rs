@@ -8,6 +8,7 @@ use sockproxy_gen::{output, Result};
 use crate::cli::args::{LogFormatArg, PolicyArgs, RenderArgs};
 use crate::cli::printing;
 
+/// The policy inputs of the command line (render and compose take the same ones).
 pub fn policy_inputs(args: &PolicyArgs) -> PolicyInputs {
     PolicyInputs {
         presets: args.presets.clone(),

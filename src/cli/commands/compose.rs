@@ -1,0 +1,32 @@
+//! `sockproxy-gen compose`: the proxy as a compose (or Swarm) service, and its clients' side.
+
+use sockproxy_gen::catalog::Catalog;
+use sockproxy_gen::compose::{self, ComposeOptions};
+use sockproxy_gen::policy::Policy;
+use sockproxy_gen::{output, Result};
+
+use super::render::policy_inputs;
+use crate::cli::args::ComposeArgs;
+use crate::cli::printing;
+
+pub fn run(args: ComposeArgs) -> Result<()> {
+    let catalog = Catalog::builtin();
+    let inputs = policy_inputs(&args.policy);
+    let policy = Policy::build(catalog, &inputs)?;
+    let options = ComposeOptions {
+        service: args.service,
+        image: args.image,
+        config: args.config,
+        socket: args.socket,
+        port: args.port,
+        publish: args.publish,
+        swarm: args.swarm,
+        network: args.network,
+    };
+    let text = compose::compose(catalog, &policy, &inputs, &options)?;
+    match &args.output {
+        Some(path) => output::write_atomic(path, text.as_bytes())?,
+        None => printing::stdout(&text),
+    }
+    Ok(())
+}
