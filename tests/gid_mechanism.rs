@@ -6,19 +6,12 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
 
 use common::podman::{docker, start_podman};
 
 /// An unprivileged uid that is not the socket's owner and in none of its groups.
 const UID: u32 = 99;
 const SOCKET_GID: u32 = 4250;
-
-fn health(port: u16) -> u16 {
-    common::HttpClient::new(port)
-        .send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .0
-}
 
 #[test]
 fn haproxy_as_the_socket_group_reaches_the_daemon() {
@@ -73,7 +66,7 @@ fn haproxy_as_the_socket_group_reaches_the_daemon() {
             String::from_utf8_lossy(&ps.stderr)
         );
         assert_eq!(
-            health(health_port),
+            common::healthz(health_port),
             200,
             "HAProxy {v}: /healthz with the group"
         );
@@ -89,14 +82,11 @@ fn haproxy_as_the_socket_group_reaches_the_daemon() {
             !ps.status.success(),
             "HAProxy {v}: docker ps must fail without the group"
         );
-        let start = Instant::now();
-        while health(health_port) != 503 {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "HAProxy {v}: /healthz still up without access to the socket"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        common::wait_for_healthz(
+            health_port,
+            503,
+            &format!("HAProxy {v} without the socket group"),
+        );
         drop(proxy);
         println!("HAProxy {v}: as uid {UID} with gid {gid} (from `env`) docker ps works; without it 503 and /healthz 503");
     }

@@ -8,7 +8,7 @@ use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::backend::read_message;
 use sockproxy_gen::policy::PolicyInputs;
@@ -95,12 +95,6 @@ fn hijack(port: u16, request: &[u8]) -> Result<String, String> {
     Ok("tunnel".into())
 }
 
-fn health_status(port: u16) -> u16 {
-    common::HttpClient::new(port)
-        .send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .0
-}
-
 #[test]
 fn hijack_health_and_json_logs_on_every_version() {
     for haproxy in common::haproxies() {
@@ -153,19 +147,16 @@ fn hijack_health_and_json_logs_on_every_version() {
 
         // /healthz follows the socket: up now, down within seconds once the socket is gone.
         assert_eq!(
-            health_status(health),
+            common::healthz(health),
             200,
             "HAProxy {v}: /healthz with the socket up"
         );
         std::fs::remove_file(work.host("docker.sock")).unwrap();
-        let start = Instant::now();
-        while health_status(health) != 503 {
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "HAProxy {v}: /healthz still up 15s after the socket went away"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        common::wait_for_healthz(
+            health,
+            503,
+            &format!("HAProxy {v} after the socket went away"),
+        );
         // Policy-independent: the health frontend answers nothing else.
         assert_eq!(
             common::HttpClient::new(health)

@@ -355,5 +355,24 @@ impl HttpClient {
     }
 }
 
+/// The status of the health frontend's `/healthz`.
+pub fn healthz(port: u16) -> u16 {
+    HttpClient::new(port)
+        .send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .0
+}
+
+/// Waits until `/healthz` answers `status` (HAProxy checks the socket every 2s, falls after 2).
+pub fn wait_for_healthz(port: u16, status: u16, what: &str) {
+    let start = Instant::now();
+    while healthz(port) != status {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{what}: /healthz not {status} after 15s"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// The machine's `python3` with docker-py: Debian's (python3-docker), not a pyenv shim.
 pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
