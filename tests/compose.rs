@@ -42,7 +42,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
             vec!["--preset".into(), name.into()],
         ));
         out.push((
-            format!("preset-{name}-swarm"),
+            format!("swarm-preset-{name}"),
             vec!["--preset".into(), name.into(), "--swarm".into()],
         ));
     }
@@ -53,7 +53,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
     .to_vec();
     out.push(("multi".into(), multi.clone()));
     out.push((
-        "multi-swarm".into(),
+        "swarm-multi".into(),
         [multi, vec!["--swarm".into()]].concat(),
     ));
     out.push((
@@ -75,8 +75,14 @@ fn every_output_validates_with_docker_compose_and_is_snapshotted() {
     settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     let mut checked = 0;
-    for (name, args) in cases() {
+    let cases = cases();
+    let mut names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), cases.len(), "two cases share a snapshot name");
+    for (name, args) in &cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let name = name.as_str();
         let yaml = compose_yaml(&args);
         settings.bind(|| insta::assert_snapshot!(format!("compose-{name}"), &yaml));
         let dir = tempfile::tempdir().unwrap();
