@@ -164,7 +164,12 @@ impl Route {
 
     /// A readable name for logs and rules: `GET /containers/{name}/json`.
     pub fn display(&self) -> String {
-        format!("{} {}", self.method, display_template(&self.template))
+        format!("{} {}", self.method, self.display_path())
+    }
+
+    /// The template with placeholder patterns dropped: `/containers/{name}/json`.
+    pub fn display_path(&self) -> String {
+        display_template(&self.template)
     }
 
     /// A compact token without spaces, braces or commas, safe inside HAProxy sample

@@ -33,21 +33,6 @@ pub struct ComposeOptions {
     pub network: String,
 }
 
-impl Default for ComposeOptions {
-    fn default() -> Self {
-        ComposeOptions {
-            service: "sockproxy".into(),
-            image: DEFAULT_IMAGE.into(),
-            config: "./haproxy.cfg".into(),
-            socket: crate::render::DEFAULT_SOCKET.into(),
-            port: crate::render::DEFAULT_PORT,
-            publish: false,
-            swarm: false,
-            network: "sockproxy".into(),
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct ClientView {
     name: String,
@@ -132,12 +117,7 @@ pub fn compose(
     }
     let mut clients = Vec::new();
     for (index, client) in policy.clients.iter().enumerate() {
-        let port = options.port.checked_add(index as u16).ok_or_else(|| {
-            Error::Invalid(format!(
-                "--port {} leaves no port for {}",
-                options.port, client.name
-            ))
-        })?;
+        let port = crate::render::client_port(options.port, index, &client.name)?;
         let proxy = format!("{}:{port}", options.service);
         let fill = |s: &str| {
             s.replace("{proxy}", &proxy)

@@ -58,13 +58,13 @@ struct PresetDoc {
 
 /// The client side of a compose file: its image and how it is pointed at the proxy. In the
 /// strings, `{proxy}` is `service:port`, `{service}` the proxy's service name, `{port}` the port.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComposeHint {
     pub image: String,
     #[serde(default)]
     pub command: Vec<String>,
-    /// Extra environment, in file order.
+    /// Extra environment (written sorted by name).
     #[serde(default)]
     pub environment: std::collections::BTreeMap<String, String>,
     /// Set DOCKER_HOST=tcp://{proxy} (false where the client takes a flag instead).

@@ -164,18 +164,22 @@ fn check_path_word(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The port of the `index`-th client: clients get consecutive ports from `base` (render and
+/// compose must agree on them).
+pub fn client_port(base: u16, index: usize, client: &str) -> Result<u16> {
+    u16::try_from(index)
+        .ok()
+        .and_then(|i| base.checked_add(i))
+        .ok_or_else(|| Error::Invalid(format!("--port {base} leaves no port for client {client}")))
+}
+
 fn bind_lines(
     options: &RenderOptions,
     client: &str,
     index: usize,
     clients: usize,
 ) -> Result<(Vec<String>, String)> {
-    let port = options.port.checked_add(index as u16).ok_or_else(|| {
-        Error::Invalid(format!(
-            "--port {} leaves no port for client {client}",
-            options.port
-        ))
-    })?;
+    let port = client_port(options.port, index, client)?;
     Ok(match &options.listen {
         Listen::All => (
             vec![format!("bind :::{port} v4v6")],

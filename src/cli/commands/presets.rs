@@ -50,9 +50,7 @@ pub fn run(args: PresetsArgs) -> Result<()> {
                     let r = catalog.get(g.route);
                     vec![
                         r.method.to_string(),
-                        r.display()
-                            .split_once(' ')
-                            .map_or(String::new(), |(_, p)| p.to_string()),
+                        r.display_path(),
                         r.traits.words().join(","),
                         g.reason.clone(),
                     ]

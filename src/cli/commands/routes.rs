@@ -19,9 +19,7 @@ pub fn run(args: RoutesArgs) -> Result<()> {
         .map(|r| {
             vec![
                 r.method.to_string(),
-                r.display()
-                    .split_once(' ')
-                    .map_or(String::new(), |(_, p)| p.to_string()),
+                r.display_path(),
                 r.section.clone(),
                 r.traits.words().join(","),
             ]
