@@ -81,18 +81,7 @@ pub struct FlagPolicy {
 
 /// Reads a `.env`-style file: `KEY=VAL`, `export KEY=VAL`, comments, blank lines, quoted values.
 pub fn read_env_file(path: &Path) -> Result<Vec<FlagValue>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Malformed {
-        location: Location {
-            file: path.to_path_buf(),
-            line: 1,
-            column: None,
-        },
-        message: "the env file is not valid UTF-8".into(),
-    })?;
+    let text = crate::input::read_text(path, "the env file", "")?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let location = Location {

@@ -131,27 +131,8 @@ pub fn load_builtin(catalog: &Catalog, name: &str) -> Result<Preset> {
 }
 
 pub fn load_file(catalog: &Catalog, path: &Path) -> Result<Preset> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Malformed {
-        location: location_of_offset(path, &[], e.utf8_error().valid_up_to()),
-        message: "the preset file is not valid UTF-8".into(),
-    })?;
+    let text = crate::input::read_text(path, "the preset file", "")?;
     parse(catalog, &text, path)
-}
-
-fn location_of_offset(path: &Path, text: &[u8], offset: usize) -> Location {
-    let line = 1 + text[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count();
-    Location {
-        file: path.to_path_buf(),
-        line,
-        column: None,
-    }
 }
 
 /// Parses a preset's YAML; `origin` names it in errors.

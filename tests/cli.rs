@@ -235,7 +235,10 @@ fn preset_file_errors_name_file_and_line() {
         .args(["render", "--preset-file", binary.to_str().unwrap()])
         .assert()
         .code(65)
-        .stderr(predicate::str::contains("not valid UTF-8"));
+        .stderr(predicate::str::contains(format!(
+            "{}:2: the preset file is not valid UTF-8",
+            binary.display()
+        )));
 }
 
 #[test]

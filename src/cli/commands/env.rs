@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use sockproxy_gen::error::{ExitCode, Location};
-use sockproxy_gen::{dotenv, output, socket, Error, Result};
+use sockproxy_gen::error::ExitCode;
+use sockproxy_gen::{dotenv, input, output, socket, Error, Result};
 
 use crate::cli::args::EnvArgs;
 use crate::cli::printing;
@@ -26,25 +26,12 @@ pub fn run(args: EnvArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     let path = &args.env_file;
-    let existing = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::Malformed {
-            location: Location {
-                file: path.clone(),
-                line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count(),
-                column: None,
-            },
-            message: "the env file is not valid UTF-8; nothing was changed".into(),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.clone(),
-                source,
-            })
+    let existing = match input::read_text(path, "the env file", "; nothing was changed") {
+        Ok(text) => text,
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            String::new()
         }
+        Err(e) => return Err(e),
     };
     let update = dotenv::set(&existing, KEY, &gid);
     let was = update

@@ -1,0 +1,25 @@
+//! Reading the user's files as UTF-8 text, with errors that name the file and the line.
+
+use std::path::Path;
+
+use crate::error::{Error, Location, Result};
+
+/// The file's text. A read failure is [`Error::Read`]; invalid UTF-8 is [`Error::Malformed`] at
+/// the line of the first bad byte, with "`what` is not valid UTF-8`suffix`" as the message.
+pub fn read_text(path: &Path, what: &str, suffix: &str) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        Error::Malformed {
+            location: Location {
+                file: path.to_path_buf(),
+                line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+                column: None,
+            },
+            message: format!("{what} is not valid UTF-8{suffix}"),
+        }
+    })
+}
