@@ -347,6 +347,24 @@ fn could_overlap_after_one(many: &[Segment], other: &[Segment]) -> bool {
     }
 }
 
+/// Whether the path segments `parts` are matched by `segments` (Many takes one or more
+/// non-empty segments, with backtracking for templates like `/containers/{name:.*}/json`).
+fn segments_match(segments: &[Segment], parts: &[&str]) -> bool {
+    match (segments.first(), parts.first()) {
+        (None, None) => true,
+        (None, Some(_)) | (Some(_), None) => false,
+        (Some(Segment::Literal(l)), Some(p)) => {
+            l == p && segments_match(&segments[1..], &parts[1..])
+        }
+        (Some(Segment::One), Some(p)) => {
+            !p.is_empty() && segments_match(&segments[1..], &parts[1..])
+        }
+        (Some(Segment::Many), Some(_)) => (1..=parts.len())
+            .take_while(|&n| !parts[n - 1].is_empty())
+            .any(|n| segments_match(&segments[1..], &parts[n..])),
+    }
+}
+
 pub struct Catalog {
     routes: Vec<Route>,
 }
@@ -410,6 +428,15 @@ impl Catalog {
         })
     }
 
+    /// The route whose handler the daemon runs for `method` and a decoded, canonical,
+    /// version-stripped `path`: the first registered one that matches, as mux picks it.
+    pub fn dispatch(&self, method: Method, path: &str) -> Option<&Route> {
+        let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+        self.routes
+            .iter()
+            .find(|r| r.method == method && segments_match(&r.segments, &parts))
+    }
+
     /// The Tecnativa sections that gate at least one route (env flag names).
     pub fn sections(&self) -> Vec<&str> {
         let mut s: Vec<&str> = self
@@ -459,6 +486,38 @@ mod tests {
         assert_eq!(shadows, vec!["DELETE /containers/{}/checkpoints/{}"]);
         let list = c.find(Method::Get, "/containers/json").unwrap();
         assert_eq!(c.shadowing(list).count(), 0);
+    }
+
+    #[test]
+    fn dispatch_picks_the_first_registered_match() {
+        let c = Catalog::builtin();
+        let key = |m, p| c.dispatch(m, p).map(Route::key);
+        assert_eq!(
+            key(Method::Delete, "/containers/a/checkpoints/b").as_deref(),
+            Some("DELETE /containers/{}/checkpoints/{}")
+        );
+        assert_eq!(
+            key(Method::Get, "/containers/a/b/json").as_deref(),
+            Some("GET /containers/{}/json")
+        );
+        assert_eq!(
+            key(Method::Get, "/containers/json").as_deref(),
+            Some("GET /containers/json")
+        );
+        assert_eq!(
+            key(Method::Get, "/networks/").as_deref(),
+            Some("GET /networks/")
+        );
+        assert_eq!(key(Method::Get, "/containers//json"), None);
+        assert_eq!(key(Method::Head, "/containers/json"), None);
+        for r in c.routes() {
+            assert_eq!(
+                c.dispatch(r.method, &r.example_path()).map(|d| d.id),
+                Some(r.id),
+                "{}",
+                r.key()
+            );
+        }
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 pub enum ExitCode {
     /// Success.
     Ok = 0,
-    /// `--check` found the file out of date.
-    Stale = 1,
+    /// `env --check` found the file out of date; `verify` found mismatches.
+    Findings = 1,
     /// An unknown preset, flag or route name, or a flag value that is not a boolean.
     Usage = 64,
     /// A preset file or env file whose content is malformed.
@@ -18,6 +18,10 @@ pub enum ExitCode {
     NoInput = 66,
     /// The output file cannot be created or written.
     CantCreate = 73,
+    /// The proxy to verify cannot be reached, or its daemon does not answer.
+    Unavailable = 69,
+    /// The target answers, but not as a Docker API.
+    Protocol = 76,
     /// Not allowed to look at the socket.
     NoPerm = 77,
     /// The setup cannot work as it is (the socket belongs to group 0).
@@ -103,6 +107,12 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    #[error("cannot verify {target}: {reason}; check that the proxy runs and listens there")]
+    Unreachable { target: String, reason: String },
+
+    #[error("{target} is not a Docker API: {reason}; give the proxy's listener (tcp://HOST:PORT or unix:///PATH)")]
+    NotDockerApi { target: String, reason: String },
+
     #[error("no Docker socket found; looked at: {}; pass --socket PATH (or set DOCKER_HOST=unix:///path/to/docker.sock)", .looked.join(", "))]
     NoSocket { looked: Vec<String> },
 
@@ -135,6 +145,8 @@ impl Error {
             Error::NotASocket { .. } => ExitCode::DataErr,
             Error::SocketPermission { .. } => ExitCode::NoPerm,
             Error::RootGroup { .. } => ExitCode::Config,
+            Error::Unreachable { .. } => ExitCode::Unavailable,
+            Error::NotDockerApi { .. } => ExitCode::Protocol,
             Error::Write { .. } => ExitCode::CantCreate,
         }
     }

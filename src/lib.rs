@@ -2,7 +2,7 @@
 //!
 //! One model under every command: the [`catalog`] of Docker Engine API routes, and a
 //! [`policy`] (a set of grants on catalog routes) built from presets or Tecnativa-style env
-//! flags. [`render`] turns a policy into haproxy.cfg.
+//! flags. [`render`] turns a policy into haproxy.cfg; [`verify`] probes a running proxy.
 //!
 //! The library never prints: it returns values, notices and errors; the binary decides how to
 //! show them.
@@ -21,6 +21,7 @@ pub mod render;
 pub mod socket;
 pub mod suggest;
 pub mod template;
+pub mod verify;
 
 pub use error::{Error, Result};
 

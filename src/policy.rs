@@ -111,6 +111,33 @@ pub struct PolicyInputs {
 }
 
 impl PolicyInputs {
+    /// A one-line account of where the policy comes from, for reports.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let paths = |p: &[PathBuf]| {
+            p.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.presets.is_empty() {
+            parts.push(format!("preset {}", self.presets.join(", ")));
+        }
+        if !self.preset_files.is_empty() {
+            parts.push(format!("preset file {}", paths(&self.preset_files)));
+        }
+        if !self.env_files.is_empty() {
+            parts.push(format!("env file {}", paths(&self.env_files)));
+        }
+        if !self.flags.is_empty() {
+            parts.push(format!("flags {}", self.flags.join(" ")));
+        }
+        if self.merge {
+            parts.push("merged".into());
+        }
+        parts.join("; ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.presets.is_empty()
             && self.preset_files.is_empty()

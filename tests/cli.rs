@@ -398,6 +398,7 @@ fn help_is_snapshotted() {
         vec!["routes", "--help"],
         vec!["env", "--help"],
         vec!["compose", "--help"],
+        vec!["verify", "--help"],
     ] {
         let out = cli().args(&args).assert().success();
         snapshot(

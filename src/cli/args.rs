@@ -30,6 +30,8 @@ pub enum Command {
     Env(EnvArgs),
     /// Print the compose service that runs the proxy as non-root, and each client's side.
     Compose(ComposeArgs),
+    /// Probe a running proxy with one harmless request per API route; report what it lets through.
+    Verify(VerifyArgs),
 }
 
 /// Where the policy comes from. Several presets render as one frontend each.
@@ -162,4 +164,49 @@ pub struct ComposeArgs {
     /// The internal network the proxy shares with its clients.
     #[arg(long, default_value = "sockproxy")]
     pub network: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyFormat {
+    /// A table of every route, then a summary.
+    Table,
+    /// The whole report as JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The proxy's listener: tcp://HOST:PORT, HOST:PORT or unix:///PATH.
+    pub target: String,
+    #[command(flatten)]
+    pub expected: ExpectedPolicyArgs,
+    /// Also write a Markdown verification report to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: VerifyFormat,
+    /// Seconds to wait for a connection or an answer, per request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+    /// The version in the prefixed probes (/vX.Y/...) [default: the one the daemon reports].
+    #[arg(long, value_name = "X.Y")]
+    pub api_version: Option<String>,
+}
+
+/// The policy a running proxy should enforce; several sources mean the union of their grants.
+#[derive(Debug, Args)]
+pub struct ExpectedPolicyArgs {
+    /// A built-in preset the proxy should enforce (repeatable).
+    #[arg(long = "preset", value_name = "NAME")]
+    pub presets: Vec<String>,
+    /// A preset YAML file the proxy should enforce (repeatable).
+    #[arg(long = "preset-file", value_name = "FILE")]
+    pub preset_files: Vec<PathBuf>,
+    /// A Tecnativa-style flag, read as `render --flag` reads it (repeatable).
+    #[arg(long = "flag", value_name = "KEY=VAL")]
+    pub flags: Vec<String>,
+    /// A .env-style file of Tecnativa flags (repeatable).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use sockproxy_gen::policy::{Notice, NoticeLevel};
+use sockproxy_gen::verify::{Report, RouteReport};
 use sockproxy_gen::Error;
 
 pub fn error(e: &Error) {
@@ -44,15 +45,86 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        if let Some(last) = parts.last_mut() {
-            *last = last.trim_end().to_string();
+        // Empty trailing cells leave no trailing spaces.
+        while parts.last().is_some_and(|p| p.trim().is_empty()) {
+            parts.pop();
         }
-        out.push_str(&parts.join("  "));
+        out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };
     line(&mut header.iter().copied());
     for row in rows {
         line(&mut row.iter().map(String::as_str));
     }
+    out
+}
+
+/// Pretty JSON with a final newline.
+pub fn json(value: &impl serde::Serialize) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("report types serialise");
+    text.push('\n');
+    text
+}
+
+/// Every route with what was expected and seen, then the mismatches and a summary.
+pub fn verify_table(report: &Report) -> String {
+    let answers = |r: &RouteReport| {
+        r.probes
+            .iter()
+            .map(|p| match (p.status, &p.error) {
+                (Some(s), _) => s.to_string(),
+                (None, Some(e)) => e.clone(),
+                (None, None) => "-".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let rows: Vec<Vec<String>> = report
+        .routes
+        .iter()
+        .map(|r| {
+            vec![
+                r.route.clone(),
+                r.expected.as_str().into(),
+                match (r.observed, r.not_probed) {
+                    (_, Some(_)) => "not probed".into(),
+                    (Some(v), None) => v.as_str().into(),
+                    (None, None) => "no answer".into(),
+                },
+                if r.not_probed.is_some() {
+                    String::new()
+                } else {
+                    answers(r)
+                },
+                r.mismatch
+                    .map(|m| format!("MISMATCH: {}", m.describe()))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "verify {} against policy: {}\n\n",
+        report.target, report.policy
+    );
+    out.push_str(&table(
+        &["ROUTE", "EXPECTED", "OBSERVED", "ANSWERS", ""],
+        &rows,
+    ));
+    out.push('\n');
+    for note in &report.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    for r in report.not_probed() {
+        out.push_str(&format!(
+            "not probed: {}: {}\n",
+            r.route,
+            r.not_probed.unwrap_or_default()
+        ));
+    }
+    let s = &report.summary;
+    out.push_str(&format!(
+        "{} mismatch(es): {} over-grant(s), {} under-grant(s), {} without answer. {} routes probed with {} requests ({} reached the daemon, {} denied), {} not probed.\n",
+        s.mismatches, s.over_grants, s.under_grants, s.no_answer, s.probed, s.requests, s.allowed, s.denied, s.not_probed
+    ));
     out
 }

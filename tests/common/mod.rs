@@ -100,8 +100,24 @@ impl Haproxy {
 
     /// Like `spawn`, as an unprivileged `(uid, gid)` (setpriv, no supplementary groups).
     pub fn spawn_as(&self, config_inner: &Path, port: u16, user: Option<(u32, u32)>) -> Running {
+        self.spawn_with(config_inner, port, user, &[])
+    }
+
+    /// Like `spawn`, with environment variables (configs that read `"${VAR}"` or `env(VAR)`).
+    pub fn spawn_env(&self, config_inner: &Path, port: u16, env: &[(&str, &str)]) -> Running {
+        self.spawn_with(config_inner, port, None, env)
+    }
+
+    fn spawn_with(
+        &self,
+        config_inner: &Path,
+        port: u16,
+        user: Option<(u32, u32)>,
+        env: &[(&str, &str)],
+    ) -> Running {
         let child = self
             .command_as(user)
+            .envs(env.iter().copied())
             .args(["-db", "-f"])
             .arg(config_inner)
             .stdout(Stdio::piped())

@@ -44,7 +44,7 @@ pub fn run(args: EnvArgs) -> Result<ExitCode> {
                 "{} is stale: {was}, but the socket's group is {about}; run `sockproxy-gen env`",
                 path.display()
             ));
-            ExitCode::Stale
+            ExitCode::Findings
         } else {
             printing::status(&format!(
                 "{} is up to date: {KEY}={gid}, {about}",

@@ -5,6 +5,7 @@ mod env;
 mod presets;
 pub mod render;
 mod routes;
+mod verify;
 
 use sockproxy_gen::error::ExitCode;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Routes(args) => routes::run(args).map(|()| ExitCode::Ok),
         Command::Env(args) => env::run(args),
         Command::Compose(args) => compose::run(args).map(|()| ExitCode::Ok),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,
