@@ -8,8 +8,12 @@ use std::path::PathBuf;
 pub enum ExitCode {
     /// Success.
     Ok = 0,
-    /// `env --check` found the file out of date; `verify` found mismatches.
+    /// `env --check` found the file out of date; `verify` found mismatches; `lint` found
+    /// findings at or above `--fail-on`.
     Findings = 1,
+    /// `lint` could not run: a file is unreadable, binary, not UTF-8 or not parsable (lint's
+    /// contract, shared with shellcheck and hadolint, keeps every failure to run on 2).
+    LintFailed = 2,
     /// An unknown preset, flag or route name, or a flag value that is not a boolean.
     Usage = 64,
     /// A preset file or env file whose content is malformed.

@@ -14,6 +14,7 @@ pub mod dotenv;
 pub mod error;
 pub mod flags;
 pub mod input;
+pub mod lint;
 pub mod output;
 pub mod policy;
 pub mod preset;

@@ -399,6 +399,8 @@ fn help_is_snapshotted() {
         vec!["env", "--help"],
         vec!["compose", "--help"],
         vec!["verify", "--help"],
+        vec!["lint", "--help"],
+        vec!["explain", "--help"],
     ] {
         let out = cli().args(&args).assert().success();
         snapshot(

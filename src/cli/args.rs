@@ -32,6 +32,11 @@ pub enum Command {
     Compose(ComposeArgs),
     /// Probe a running proxy with one harmless request per API route; report what it lets through.
     Verify(VerifyArgs),
+    /// Check haproxy.cfg, compose and .env files against the least-privilege baseline.
+    #[command(visible_alias = "check")]
+    Lint(LintArgs),
+    /// Explain a lint code (SPG101 or over-grant); without a code, list them all.
+    Explain(ExplainArgs),
 }
 
 /// Where the policy comes from. Several presets render as one frontend each.
@@ -209,4 +214,66 @@ pub struct ExpectedPolicyArgs {
     /// A .env-style file of Tecnativa flags (repeatable).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LintFormat {
+    /// Each finding with the offending line, then a summary.
+    Text,
+    /// Every finding (suppressed ones marked) and each frontend's permission matrix.
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning.
+    Sarif,
+    /// GitHub workflow annotations (::error file=...::).
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Always exit 0 when the files could be read.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// haproxy.cfg, compose or .env files (recognised by content).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The baseline: what the proxy should allow (repeatable). Without it, a generated file is
+    /// compared with its own header, and other files get the general checks only.
+    #[arg(long = "preset", value_name = "NAME")]
+    pub presets: Vec<String>,
+    /// A value for "${VAR}" and env(VAR) in the config (repeatable).
+    #[arg(long = "env", value_name = "KEY=VAL")]
+    pub env: Vec<String>,
+    /// A .env file with such values (repeatable; --env wins).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Take the values from the socket proxy service's environment in this compose file.
+    #[arg(long = "compose", value_name = "FILE")]
+    pub compose: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: LintFormat,
+    /// Exit 1 when a finding has at least this severity.
+    #[arg(long, value_enum, default_value = "warning")]
+    pub fail_on: FailOn,
+    /// Also print a unified diff of each config against its rendered baseline.
+    #[arg(long)]
+    pub diff: bool,
+    /// The HAProxy line the config runs on (2.6, 3.0, 3.2): a few request details differ.
+    #[arg(long, value_name = "X.Y", default_value = sockproxy_gen::lint::DEFAULT_HAPROXY_VERSION)]
+    pub haproxy_version: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A code (SPG101) or name (over-grant).
+    pub code: Option<String>,
+    /// Print the whole rules page (Markdown), as in docs/rules.md.
+    #[arg(long, conflicts_with = "code")]
+    pub all: bool,
 }

@@ -2,6 +2,8 @@
 
 mod compose;
 mod env;
+mod explain;
+mod lint;
 mod presets;
 pub mod render;
 mod routes;
@@ -20,6 +22,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Env(args) => env::run(args),
         Command::Compose(args) => compose::run(args).map(|()| ExitCode::Ok),
         Command::Verify(args) => verify::run(args),
+        Command::Lint(args) => Ok(lint::run(args)),
+        Command::Explain(args) => explain::run(args).map(|()| ExitCode::Ok),
     };
     match result {
         Ok(code) => code,

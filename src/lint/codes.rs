@@ -1,0 +1,172 @@
+//! Every kind of finding: a stable code, a kebab-case name, a default severity, a one-line
+//! summary and a documentation entry (`sockproxy-gen explain CODE`). Codes never change
+//! meaning; a snapshot test pins the set.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $id:literal, $name:literal, $sev:ident, $summary:literal, $doc:literal; )*) => {
+        /// A kind of finding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// `SPG101`
+            pub fn id(self) -> &'static str {
+                match self { $( Code::$variant => $id, )* }
+            }
+
+            /// `over-grant`
+            pub fn name(self) -> &'static str {
+                match self { $( Code::$variant => $name, )* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$sev, )* }
+            }
+
+            /// One line: what the finding means.
+            pub fn summary(self) -> &'static str {
+                match self { $( Code::$variant => $summary, )* }
+            }
+
+            /// The documentation entry: why it matters and how to fix it.
+            pub fn doc(self) -> &'static str {
+                match self { $( Code::$variant => $doc, )* }
+            }
+        }
+    };
+}
+
+codes! {
+    Unevaluable = "SPG001", "unevaluable", Warning,
+        "a rule the evaluator cannot model; what the proxy lets through is uncertain",
+        "The evaluator models the `http-request` subset socket proxies use (see `sockproxy-gen lint --help`). A rule, fetch, converter or match method outside it is reported here, and the permission matrix does not account for it. Rewrite the rule with supported constructs, or verify the running proxy with `sockproxy-gen verify`.";
+    UnsetVariable = "SPG002", "unset-variable", Warning,
+        "`\"${VAR}\"` or `env(VAR)` names a variable that no --env, env file or compose service gives",
+        "HAProxy expands an unset variable to an empty string and `env(VAR)` gives no sample, so the rule behaves as if the flag were off. Pass the value the proxy really runs with: `--env KEY=VAL`, `--env-file FILE`, or lint the compose file that sets it.";
+    UnmatchedSuppression = "SPG003", "unmatched-suppression", Warning,
+        "a `# sockproxy-gen: ignore CODE` comment that silences nothing",
+        "A suppression that matches no finding is stale: the problem was fixed, or the code or line is wrong. Remove it, so it cannot hide a future finding by accident.";
+    OverGrant = "SPG101", "over-grant", Error,
+        "the config lets through routes the baseline does not grant",
+        "Each route the client does not need is attack surface: with the Docker socket, reading is often enough to take over the host (archive, export, inspect showing secrets). The finding names the rule that lets the routes through. Remove or narrow that rule, or re-render the config with `sockproxy-gen render`.";
+    UnderGrant = "SPG102", "under-grant", Error,
+        "the config denies routes the client needs; it will break",
+        "The baseline (a preset, or the file's own recorded inputs) says the client calls these routes. Denying them breaks the client, often in ways that look like network problems. Allow them, version-agnostically, or re-render.";
+    PinnedApiVersion = "SPG103", "pinned-api-version", Error,
+        "a granted route passes only with some `/vX.Y` prefixes",
+        "Clients negotiate the API version with the daemon, and Docker 29 refuses versions below 1.44. Rules that only match one prefix (`/v1.24/...`) break as soon as client or daemon moves. Strip the version like the daemon does (`regsub(^/v[0-9.]+/,/)`) and match the rest.";
+    HeadPingRefused = "SPG104", "head-ping-refused", Warning,
+        "GET /_ping passes but HEAD /_ping does not",
+        "The Go client (Traefik >= 2.11.31/3.6.1, the docker CLI) negotiates the API version with `HEAD /_ping` first. A proxy that refuses it forces a fallback, or breaks negotiation. Allow HEAD /_ping together with GET /_ping.";
+    Drift = "SPG105", "drift", Warning,
+        "a generated file differs from what its recorded inputs render to",
+        "The header records how the file was generated. The file no longer matches a fresh render of those inputs: it was edited by hand, or rendered by another version. Review the diff (`--diff`), then re-render, or move the change into a preset file.";
+    UnanchoredRegex = "SPG201", "unanchored-regex", Warning,
+        "a path regex in an allow decision is not anchored at both ends",
+        "`^/containers` also matches `/containers/x/archive` and `/containersX`; without `$` a rule for one route opens every route below it. Anchor both ends and match one route per rule.";
+    NoUrlDecoding = "SPG202", "no-url-decoding", Error,
+        "an allow decision matches the raw path, which the daemon decodes first",
+        "The daemon decodes `%XX` (including `%2F`) before routing, so `/%63ontainers/json` is `/containers/json` to it. A rule on the raw path can be bypassed or can mis-route. Match `path,url_dec`, and refuse paths that still contain `%` after one decoding.";
+    PrefixOpensDangerous = "SPG203", "prefix-opens-dangerous", Error,
+        "a prefix or unanchored rule lets through routes that can take over the host",
+        "A prefix such as `/containers` allows archive (read and write files), export (the whole filesystem), attach and exec as well as the list. Replace the prefix with one anchored rule per route the client needs.";
+    ServerClose = "SPG301", "http-server-close", Info,
+        "`option http-server-close` opens a new socket connection per request",
+        "Closing the server connection after every request costs throughput (Tecnativa's config measured about 0.55 of a keep-alive proxy here). The Docker daemon handles keep-alive well; remove the option.";
+    StreamTimeout = "SPG302", "stream-timeout", Warning,
+        "streams (events, logs, attach) pass through a backend whose timeouts cut or never bound them",
+        "`timeout server 0` counts as missing (HAProxy warns), and a finite server timeout cuts idle `/events` streams, which Traefik and others then miss. Send streaming routes to a backend with long explicit `timeout server` and `timeout tunnel` (for example 24d).";
+    NoRequestLog = "SPG303", "no-request-log", Warning,
+        "no per-request log line, so denials leave no trace",
+        "Without `option httplog` or a `log-format`, and a `log` target, nobody sees what the proxy denied or let through. Log one line per request.";
+    QuietLogLevel = "SPG304", "quiet-log-level", Warning,
+        "the log level is above info, which hides every request line including denials",
+        "HAProxy logs request lines at level info; a `log` line with `notice`, `warning` or higher drops them all. Use `info` (Tecnativa's LOG_LEVEL above info has the same effect).";
+    NoUpgradeControl = "SPG305", "no-upgrade-control", Warning,
+        "no rule looks at Upgrade: after a 101 the connection is an uninspected tunnel",
+        "A request with `Upgrade` that the daemon accepts (attach, exec start, session, grpc) turns the connection into a tunnel HAProxy no longer inspects. Deny Upgrade and `Connection: upgrade` except on the hijacking routes the client needs.";
+    DangerousGrant = "SPG401", "dangerous-grant", Warning,
+        "the config lets through routes that can take over the host or read its data",
+        "Container create, exec, build, archive, export, attach, secrets and plugins give root on the host or its data to whoever reaches the proxy. Grant them only to a client that needs them, on its own frontend, and say why in the preset.";
+    SocketMount = "SPG501", "socket-mount", Error,
+        "a service other than the socket proxy mounts the Docker socket",
+        "Mounting `/var/run/docker.sock` is root on the host. Give the service the proxy's address instead (`DOCKER_HOST=tcp://sockproxy:2375`) and mount the socket only into the proxy.";
+    FlagsBroaderThanPreset = "SPG502", "flags-broader-than-preset", Error,
+        "the proxy's env flags open routes the named preset does not grant",
+        "The Tecnativa-style flags of the proxy service open more than the client needs. Use the preset's grants: render with `--preset` instead of flags, or turn the extra flags off.";
+    BooleanTrap = "SPG503", "boolean-trap", Error,
+        "a flag set to `true`/`yes`, which the Tecnativa image reads as off",
+        "`env(X) -m bool` is true only for a non-zero integer, so `POST=true` is off in the Tecnativa image, silently. Use `1` and `0`.";
+    MisspeltFlag = "SPG504", "misspelt-flag", Error,
+        "an env name that is almost a flag name; the image ignores it",
+        "An unknown flag such as `IAMGES=1` is ignored silently. Fix the name (the finding suggests the closest flag).";
+    PostOpensAllMethods = "SPG505", "post-opens-all-methods", Warning,
+        "`POST=1` opens every method (DELETE, PUT) on every enabled section",
+        "In the Tecnativa image POST=1 only lifts the method gate: DELETE and PUT pass too, on every section that is on. With sockproxy-gen, POST=1 opens POST only and DELETE=1/PUT=1 are separate; better, use a preset.";
+    AllowWithoutPost = "SPG506", "allow-without-post", Warning,
+        "ALLOW_START/STOP/RESTARTS without POST=1 does nothing in the Tecnativa image",
+        "The image's method gate runs first and denies every POST while POST=0, so the ALLOW_* flags never apply. sockproxy-gen renders them without POST; in the image itself, they need POST=1 (which opens more).";
+    PublishedPort = "SPG507", "published-port", Error,
+        "the proxy's API port is published on the host",
+        "Publishing 2375 lets anyone who reaches the host call the API without TLS. Keep the proxy on an internal network, or publish on 127.0.0.1 only.";
+    SocketWritable = "SPG508", "socket-writable", Warning,
+        "the Docker socket is mounted without `:ro`",
+        "`:ro` does not make the API read-only, but it keeps the socket file itself from being replaced. Mount it `:ro`.";
+    RootProxy = "SPG509", "root-proxy", Warning,
+        "the proxy runs as root or privileged",
+        "HAProxy needs only the socket's group. Run it as `user: \"haproxy:${PGID_DOCKER_SOCKET}\"` (see `sockproxy-gen env`), never `privileged: true`.";
+    NoGroupOverride = "SPG510", "no-group-override", Warning,
+        "the proxy runs without the socket's group id",
+        "HAProxy >= 2.4 runs as user haproxy, which cannot open a root:docker 0660 socket unless it has the socket's group. Set `user: \"haproxy:${PGID_DOCKER_SOCKET}\"` and write the id with `sockproxy-gen env`.";
+}
+
+impl Code {
+    /// Looks a code up by id (`SPG101`) or name (`over-grant`), case-insensitively.
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.id().eq_ignore_ascii_case(s) || c.name().eq_ignore_ascii_case(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique() {
+        let mut ids: Vec<&str> = Code::ALL.iter().map(|c| c.id()).collect();
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        ids.sort_unstable();
+        names.sort_unstable();
+        let n = ids.len();
+        ids.dedup();
+        names.dedup();
+        assert_eq!((ids.len(), names.len()), (n, n));
+        assert_eq!(Code::parse("spg101"), Some(Code::OverGrant));
+        assert_eq!(Code::parse("boolean-trap"), Some(Code::BooleanTrap));
+    }
+}

@@ -1,0 +1,877 @@
+//! Lint of an HAProxy config: parse, evaluate every frontend's permission matrix, compare it
+//! with the baseline, and look for bypass-prone patterns and missing hardening.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::config::{self, Config, Directive, Section, SectionKind};
+use super::eval::{self, Model};
+use super::matrix::{self, Matrix};
+use super::{Code, FileKind, FileReport, Finding, LintOptions};
+use crate::catalog::{Catalog, RouteId};
+use crate::error::{Error, Location, Result};
+use crate::policy::{Policy, PolicyInputs};
+use crate::render::{self, RenderInputs};
+
+/// Keywords sockproxy-gen knows in proxy sections (frontend, backend, listen, defaults). An
+/// unknown one is more likely a typo than a feature, and HAProxy would refuse it.
+const PROXY_KEYWORDS: &[&str] = &[
+    "acl",
+    "backlog",
+    "balance",
+    "bind",
+    "capture",
+    "compression",
+    "cookie",
+    "declare",
+    "default-server",
+    "default_backend",
+    "description",
+    "disabled",
+    "dispatch",
+    "enabled",
+    "errorfile",
+    "errorfiles",
+    "errorloc",
+    "errorloc302",
+    "errorloc303",
+    "error-log-format",
+    "filter",
+    "force-persist",
+    "fullconn",
+    "hash-balance-factor",
+    "hash-type",
+    "http-after-response",
+    "http-check",
+    "http-error",
+    "http-request",
+    "http-response",
+    "http-reuse",
+    "http-send-name-header",
+    "id",
+    "ignore-persist",
+    "load-server-state-from-file",
+    "log",
+    "log-format",
+    "log-format-sd",
+    "log-tag",
+    "log-steps",
+    "max-keep-alive-queue",
+    "max-session-srv-conns",
+    "maxconn",
+    "mode",
+    "monitor",
+    "monitor-uri",
+    "no",
+    "option",
+    "persist",
+    "rate-limit",
+    "redirect",
+    "retries",
+    "retry-on",
+    "server",
+    "server-state-file-name",
+    "server-template",
+    "source",
+    "stats",
+    "stick",
+    "stick-table",
+    "tcp-check",
+    "tcp-request",
+    "tcp-response",
+    "timeout",
+    "transparent",
+    "unique-id-format",
+    "unique-id-header",
+    "use-fcgi-app",
+    "use-server",
+    "use_backend",
+    "guid",
+    "email-alert",
+];
+
+const GLOBAL_KEYWORDS: &[&str] = &[
+    "ca-base",
+    "chroot",
+    "cpu-map",
+    "crt-base",
+    "daemon",
+    "default-path",
+    "description",
+    "expose-experimental-directives",
+    "external-check",
+    "gid",
+    "group",
+    "hard-stop-after",
+    "insecure-fork-wanted",
+    "insecure-setuid-wanted",
+    "localpeer",
+    "log",
+    "log-send-hostname",
+    "log-tag",
+    "lua-load",
+    "lua-prepend-path",
+    "master-worker",
+    "maxconn",
+    "maxconnrate",
+    "maxpipes",
+    "maxsessrate",
+    "maxsslconn",
+    "maxsslrate",
+    "maxzlibmem",
+    "mworker-max-reloads",
+    "nbthread",
+    "node",
+    "noepoll",
+    "nogetaddrinfo",
+    "nokqueue",
+    "nopoll",
+    "noreuseport",
+    "nosplice",
+    "numa-cpu-mapping",
+    "pidfile",
+    "presetenv",
+    "resetenv",
+    "setenv",
+    "set-dumpable",
+    "set-var",
+    "spread-checks",
+    "stats",
+    "strict-limits",
+    "thread-groups",
+    "uid",
+    "ulimit-n",
+    "unsetenv",
+    "user",
+    "busy-polling",
+    "cluster-secret",
+    "httpclient.resolvers.disabled",
+    "h1-case-adjust",
+    "max-spread-checks",
+    "profiling.tasks",
+    "quiet",
+    "zero-warning",
+    "default-server",
+];
+
+const GLOBAL_PREFIXES: &[&str] = &[
+    "tune.",
+    "ssl-",
+    "h1-",
+    "h2-",
+    "quic",
+    "ocsp-",
+    "httpclient.",
+    "lua-",
+    "log-",
+    "stats-",
+    "51degrees-",
+    "deviceatlas-",
+    "wurfl-",
+    "limited-quic",
+    "set-var",
+];
+
+fn known_keyword(kind: SectionKind, keyword: &str) -> bool {
+    match kind {
+        SectionKind::Global => {
+            GLOBAL_KEYWORDS.contains(&keyword)
+                || GLOBAL_PREFIXES.iter().any(|p| keyword.starts_with(p))
+        }
+        SectionKind::Other => true,
+        _ => PROXY_KEYWORDS.contains(&keyword),
+    }
+}
+
+fn malformed(path: &Path, line: usize, column: Option<usize>, message: String) -> Error {
+    Error::Malformed {
+        location: Location {
+            file: path.to_path_buf(),
+            line,
+            column,
+        },
+        message,
+    }
+}
+
+/// What a frontend is compared with.
+struct Expected {
+    label: String,
+    routes: BTreeSet<RouteId>,
+}
+
+/// The baselines by frontend name (`None` key: applies to every frontend).
+struct Baseline {
+    label: String,
+    by_frontend: BTreeMap<Option<String>, Expected>,
+    rendered: Option<String>,
+}
+
+impl Baseline {
+    fn for_frontend(&self, name: &str) -> Option<&Expected> {
+        self.by_frontend
+            .get(&Some(name.to_string()))
+            .or_else(|| self.by_frontend.get(&None))
+    }
+}
+
+fn union(policy: &Policy) -> BTreeSet<RouteId> {
+    policy
+        .clients
+        .iter()
+        .flat_map(|c| c.grants.iter().map(|g| g.route))
+        .collect()
+}
+
+fn baseline(
+    catalog: &Catalog,
+    path: &Path,
+    parsed: &Config,
+    text: &str,
+    options: &LintOptions,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<Baseline>> {
+    if !options.presets.is_empty() {
+        let inputs = PolicyInputs {
+            presets: options.presets.clone(),
+            ..PolicyInputs::default()
+        };
+        let policy = Policy::build(catalog, &inputs)?;
+        let mut by_frontend = BTreeMap::new();
+        for c in &policy.clients {
+            by_frontend.insert(
+                Some(c.name.clone()),
+                Expected {
+                    label: format!("the {} preset", c.name),
+                    routes: c.grants.iter().map(|g| g.route).collect(),
+                },
+            );
+        }
+        by_frontend.insert(
+            None,
+            Expected {
+                label: format!("preset {}", options.presets.join(" + ")),
+                routes: union(&policy),
+            },
+        );
+        let rendered = render::render(
+            catalog,
+            &policy,
+            &RenderInputs {
+                policy: inputs,
+                options: render::RenderOptions::default(),
+            },
+        )
+        .ok();
+        return Ok(Some(Baseline {
+            label: format!("preset {}", options.presets.join(", ")),
+            by_frontend,
+            rendered,
+        }));
+    }
+    let Some((line, json)) = &parsed.inputs_header else {
+        return Ok(None);
+    };
+    let inputs: RenderInputs = serde_json::from_str(json).map_err(|e| {
+        malformed(
+            path,
+            *line,
+            None,
+            format!("the sockproxy-gen-inputs header is not valid JSON ({e}); re-render the file"),
+        )
+    })?;
+    let policy = match Policy::build(catalog, &inputs.policy) {
+        Ok(p) => p,
+        Err(e) => {
+            findings.push(Finding::new(
+                Code::Drift,
+                path,
+                *line,
+                format!("the recorded inputs cannot be rebuilt here ({e}), so the file cannot be compared with them"),
+            ));
+            return Ok(None);
+        }
+    };
+    let rendered = render::render(catalog, &policy, &inputs)?;
+    if rendered != text {
+        let changed = similar::TextDiff::from_lines(text, rendered.as_str())
+            .iter_all_changes()
+            .filter(|c| c.tag() != similar::ChangeTag::Equal)
+            .count();
+        findings.push(Finding::new(
+            Code::Drift,
+            path,
+            *line,
+            format!("{changed} line(s) differ from a fresh render of the recorded inputs; `--diff` shows them"),
+        ));
+    }
+    let by_frontend = policy
+        .clients
+        .iter()
+        .map(|c| {
+            (
+                Some(c.name.clone()),
+                Expected {
+                    label: format!("the recorded policy of `{}`", c.name),
+                    routes: c.grants.iter().map(|g| g.route).collect(),
+                },
+            )
+        })
+        .collect();
+    Ok(Some(Baseline {
+        label: "the file's sockproxy-gen header".into(),
+        by_frontend,
+        rendered: Some(rendered),
+    }))
+}
+
+/// `a, b, c (+N more)`
+fn list(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" (+{} more)", names.len() - SHOWN));
+    }
+    s
+}
+
+/// Rows grouped by the line that decided them (None sorts first: the frontend's own line).
+fn by_line<'m>(
+    rows: impl Iterator<Item = &'m matrix::Row>,
+) -> BTreeMap<Option<usize>, Vec<String>> {
+    let mut out: BTreeMap<Option<usize>, Vec<String>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.deciding_line())
+            .or_default()
+            .push(r.name.clone());
+    }
+    out
+}
+
+/// The directive on `line`, with the words of the named ACLs it uses.
+fn rule_words(section: &Section, line: usize) -> Vec<&str> {
+    let Some(d) = section.directives.iter().find(|d| d.line == line) else {
+        return Vec::new();
+    };
+    let mut words: Vec<&str> = d.words.iter().map(|w| w.text.as_str()).collect();
+    let names: BTreeSet<&str> = words.iter().map(|w| w.trim_start_matches('!')).collect();
+    for a in section.directives.iter().filter(|a| a.keyword() == "acl") {
+        if a.arg(0).is_some_and(|n| names.contains(n)) {
+            words.extend(a.words.iter().skip(2).map(|w| w.text.as_str()));
+        }
+    }
+    words
+}
+
+/// Whether the words match a path by prefix, or by a regex not anchored at the end.
+fn prefix_style(words: &[&str]) -> bool {
+    words.windows(2).any(|w| {
+        let fetch_reg = w[0].contains("path_reg") || w[0].contains("url_reg");
+        let method_reg = w[0] == "reg";
+        w[0].contains("path_beg")
+            || w[0].contains("url_beg")
+            || (w[0] == "beg" && !w[1].ends_with(':'))
+            || ((fetch_reg || method_reg) && !w[1].ends_with('$'))
+    })
+}
+
+fn compare(
+    catalog: &Catalog,
+    path: &Path,
+    section: &Section,
+    m: &Matrix,
+    expected: Option<&Expected>,
+    findings: &mut Vec<Finding>,
+) {
+    let frontend_line = |l: Option<usize>| l.unwrap_or(m.line);
+    let dangerous = |id: RouteId| catalog.get(id).traits.dangerous;
+    if let Some(exp) = expected {
+        let over = by_line(m.allowed().filter(|r| !exp.routes.contains(&r.route)));
+        for (line, names) in over {
+            findings.push(Finding::new(
+                Code::OverGrant,
+                path,
+                frontend_line(line),
+                format!(
+                    "frontend `{}`: {} route(s) that {} does not grant pass here: {}",
+                    m.frontend,
+                    names.len(),
+                    exp.label,
+                    list(&names)
+                ),
+            ));
+        }
+        let denied = by_line(
+            exp.routes
+                .iter()
+                .map(|id| m.row(*id))
+                .filter(|r| !r.allowed),
+        );
+        for (line, names) in denied {
+            findings.push(Finding::new(
+                Code::UnderGrant,
+                path,
+                frontend_line(line),
+                format!(
+                    "frontend `{}`: {} route(s) that {} grants are denied, so the client breaks: {}",
+                    m.frontend,
+                    names.len(),
+                    exp.label,
+                    list(&names)
+                ),
+            ));
+        }
+        let pinned: Vec<String> = exp
+            .routes
+            .iter()
+            .map(|id| m.row(*id))
+            .filter(|r| r.allowed && !r.fully_allowed())
+            .map(|r| {
+                let ok: Vec<&str> = r
+                    .cells
+                    .iter()
+                    .filter(|c| c.forwarded)
+                    .map(|c| {
+                        if c.prefix.is_empty() {
+                            "no prefix"
+                        } else {
+                            c.prefix
+                        }
+                    })
+                    .collect();
+                format!("{} (only {})", r.name, ok.join(", "))
+            })
+            .collect();
+        if !pinned.is_empty() {
+            findings.push(Finding::new(
+                Code::PinnedApiVersion,
+                path,
+                m.line,
+                format!(
+                    "frontend `{}`: {} granted route(s) pass only with some version prefixes; clients on other API versions break: {}",
+                    m.frontend,
+                    pinned.len(),
+                    list(&pinned)
+                ),
+            ));
+        }
+    }
+    // Without a baseline, dangerous routes are the general risk to name. With one, they are
+    // over-grants, or granted on purpose (render already warned when the policy was made).
+    let risky = by_line(
+        m.allowed()
+            .filter(|r| expected.is_none() && dangerous(r.route)),
+    );
+    for (line, names) in risky {
+        findings.push(Finding::new(
+            Code::DangerousGrant,
+            path,
+            frontend_line(line),
+            format!(
+                "frontend `{}` lets through {} route(s) that can take over the host or read its data: {}",
+                m.frontend,
+                names.len(),
+                list(&names)
+            ),
+        ));
+    }
+    // A prefix or end-unanchored rule that opens dangerous routes.
+    for (line, names) in by_line(m.allowed().filter(|r| dangerous(r.route))) {
+        let Some(line) = line else { continue };
+        if prefix_style(&rule_words(section, line)) {
+            findings.push(Finding::new(
+                Code::PrefixOpensDangerous,
+                path,
+                line,
+                format!(
+                    "this prefix rule opens {} route(s) that can take over the host: {}",
+                    names.len(),
+                    list(&names)
+                ),
+            ));
+        }
+    }
+    let get_ping = catalog
+        .find(crate::catalog::Method::Get, "/_ping")
+        .map(|r| m.row(r.id));
+    let head_ping = catalog
+        .find(crate::catalog::Method::Head, "/_ping")
+        .map(|r| m.row(r.id));
+    if let (Some(get), Some(head)) = (get_ping, head_ping) {
+        let head_expected = expected.is_some_and(|e| e.routes.contains(&head.route));
+        if get.allowed && !head.allowed && !head_expected {
+            findings.push(Finding::new(
+                Code::HeadPingRefused,
+                path,
+                frontend_line(head.deciding_line()),
+                format!(
+                    "frontend `{}`: GET /_ping passes but HEAD /_ping is denied; Go clients negotiate the API version with HEAD /_ping",
+                    m.frontend
+                ),
+            ));
+        }
+    }
+}
+
+/// ACLs on the raw path, or path regexes without anchors, in allow decisions: `deny unless`
+/// rules, and `allow` rules that let at least one route through (`allowing`).
+fn bypass_prone(
+    path: &Path,
+    section: &Section,
+    allowing: &BTreeSet<usize>,
+    findings: &mut Vec<Finding>,
+) {
+    let deciding: Vec<&Directive> = section
+        .directives
+        .iter()
+        .filter(|d| d.keyword() == "http-request")
+        .filter(|d| {
+            let a = d.arg(0).unwrap_or("");
+            let has = |w: &str| d.args().iter().any(|x| x.text == w);
+            (a == "allow" && allowing.contains(&d.line))
+                || ((a == "deny" || a == "return") && has("unless"))
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut check = |words: &[config::Word], line: usize, findings: &mut Vec<Finding>| {
+        let Some(fetch) = words.first() else { return };
+        let f = fetch.text.as_str();
+        let on_path = ["path", "url"]
+            .iter()
+            .any(|p| f == *p || f.starts_with(&format!("{p},")) || f.starts_with(&format!("{p}_")));
+        if !on_path || !seen.insert((line, fetch.span.column)) {
+            return;
+        }
+        if !f.contains("url_dec") {
+            findings.push(
+                Finding::new(
+                    Code::NoUrlDecoding,
+                    path,
+                    line,
+                    format!("`{f}` matches the raw path; the daemon decodes `%XX` first, so `/%63ontainers/...` slips past or mis-routes"),
+                )
+                .at(fetch.span.column, fetch.span.len),
+            );
+        }
+        let is_reg = f.contains("_reg")
+            || words
+                .windows(2)
+                .any(|w| w[0].text == "-m" && w[1].text == "reg");
+        if is_reg {
+            let pattern = words
+                .iter()
+                .rev()
+                .find(|w| !w.text.starts_with('-') && w.text != "reg");
+            if let Some(p) = pattern {
+                if !(p.text.starts_with('^') && p.text.ends_with('$')) {
+                    findings.push(
+                        Finding::new(
+                            Code::UnanchoredRegex,
+                            path,
+                            line,
+                            format!("`{}` is not anchored at both ends (`^...$`): it also matches every path that continues it", p.text),
+                        )
+                        .at(p.span.column, p.span.len),
+                    );
+                }
+            }
+        }
+    };
+    for d in deciding {
+        let args = d.args();
+        let Some(cond_at) = args
+            .iter()
+            .position(|w| w.text == "if" || w.text == "unless")
+        else {
+            continue;
+        };
+        let cond = &args[cond_at + 1..];
+        let mut i = 0;
+        while i < cond.len() {
+            let t = cond[i].text.trim_start_matches('!');
+            if t == "{" || (t.is_empty() && cond.get(i + 1).is_some_and(|w| w.text == "{")) {
+                let open = if t.is_empty() { i + 1 } else { i };
+                let close = cond[open..]
+                    .iter()
+                    .position(|w| w.text == "}")
+                    .map_or(cond.len(), |c| c + open);
+                check(&cond[open + 1..close], d.line, findings);
+                i = close + 1;
+                continue;
+            }
+            for acl in section
+                .directives
+                .iter()
+                .filter(|a| a.keyword() == "acl" && a.arg(0) == Some(t))
+            {
+                check(&acl.args()[1..], acl.line, findings);
+            }
+            i += 1;
+        }
+    }
+}
+
+/// HAProxy durations: a number with an optional unit (ms by default).
+fn duration_ms(s: &str) -> Option<u64> {
+    let digits: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: u64 = digits.parse().ok()?;
+    let unit = &s[digits.len()..];
+    Some(match unit {
+        "" | "ms" => n,
+        "us" => n / 1000,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        "d" => n * 86_400_000,
+        _ => return None,
+    })
+}
+
+fn timeout(section: &Section, defaults: Option<&Section>, which: &str) -> Option<(String, usize)> {
+    let find = |s: &Section| {
+        s.directives
+            .iter()
+            .rev()
+            .find(|d| d.keyword() == "timeout" && d.arg(0) == Some(which))
+            .and_then(|d| d.arg(1).map(|v| (v.to_string(), d.line)))
+    };
+    find(section).or_else(|| defaults.and_then(find))
+}
+
+const QUIET_LEVELS: &[&str] = &["emerg", "alert", "crit", "err", "warning", "notice"];
+const FACILITIES: &[&str] = &[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "auth2",
+    "ftp", "ntp", "audit", "alert", "cron2", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+];
+
+fn hardening(
+    catalog: &Catalog,
+    path: &Path,
+    parsed: &Config,
+    entries: &[(&Section, Matrix)],
+    stream_backends: &BTreeMap<String, (bool, bool)>,
+    findings: &mut Vec<Finding>,
+) {
+    let defaults = parsed.sections_of(SectionKind::Defaults).last();
+    for s in &parsed.sections {
+        for d in &s.directives {
+            if d.keyword() == "option"
+                && matches!(d.arg(0), Some("http-server-close" | "httpclose"))
+            {
+                findings.push(Finding::new(
+                    Code::ServerClose,
+                    path,
+                    d.line,
+                    format!("`option {}` closes the daemon connection after every request (Tecnativa's config measured about 0.55 of a keep-alive proxy's throughput)", d.arg(0).unwrap_or_default()),
+                ));
+            }
+            if d.keyword() == "log" && d.arg(0) != Some("global") {
+                let words: Vec<&str> = d.args().iter().map(|w| w.text.as_str()).collect();
+                if let Some(f) = words.iter().position(|w| FACILITIES.contains(w)) {
+                    if let Some(level) = words.get(f + 1).filter(|l| QUIET_LEVELS.contains(l)) {
+                        findings.push(Finding::new(
+                            Code::QuietLogLevel,
+                            path,
+                            d.line,
+                            format!("log level `{level}` drops every request line, denials included; use `info`"),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let global_log = parsed
+        .sections_of(SectionKind::Global)
+        .any(|g| g.directives.iter().any(|d| d.keyword() == "log"));
+    for (section, m) in entries {
+        let has = |s: &Section, f: &dyn Fn(&Directive) -> bool| s.directives.iter().any(f);
+        let in_either =
+            |f: &dyn Fn(&Directive) -> bool| has(section, f) || defaults.is_some_and(|d| has(d, f));
+        let format = in_either(&|d| {
+            d.keyword() == "log-format" || (d.keyword() == "option" && d.arg(0) == Some("httplog"))
+        });
+        let target =
+            in_either(&|d| d.keyword() == "log" && (d.arg(0) != Some("global") || global_log));
+        let silenced = has(section, &|d| d.keyword() == "no" && d.arg(0) == Some("log"));
+        if !format || !target || silenced {
+            findings.push(Finding::new(
+                Code::NoRequestLog,
+                path,
+                section.line,
+                format!("frontend `{}` writes no per-request log line (needs `option httplog` or `log-format`, and a `log` target)", m.frontend),
+            ));
+        }
+        let looks_at_upgrade = section.directives.iter().any(|d| {
+            d.words.iter().any(|w| {
+                let t = w.text.to_ascii_lowercase();
+                t.contains("hdr(upgrade)") || t.contains("hdr(connection)")
+            })
+        });
+        if m.allowed().next().is_some() && !looks_at_upgrade {
+            findings.push(Finding::new(
+                Code::NoUpgradeControl,
+                path,
+                section.line,
+                format!("frontend `{}` has no rule on Upgrade: a request the daemon upgrades becomes an uninspected tunnel", m.frontend),
+            ));
+        }
+    }
+    let _ = catalog;
+    for (name, (streams, hijacks)) in stream_backends {
+        let Some(backend) = parsed
+            .sections
+            .iter()
+            .find(|s| s.kind.is_proxy() && s.name.as_deref() == Some(name))
+        else {
+            continue;
+        };
+        if *streams {
+            match timeout(backend, defaults, "server") {
+                Some((v, line)) if duration_ms(&v) == Some(0) => findings.push(Finding::new(
+                    Code::StreamTimeout,
+                    path,
+                    line,
+                    format!("backend `{name}` carries streams with `timeout server {v}`, which HAProxy treats as missing; use a long explicit value such as 24d"),
+                )),
+                Some((v, line)) if duration_ms(&v).is_some_and(|ms| ms < 3_600_000) => findings.push(Finding::new(
+                    Code::StreamTimeout,
+                    path,
+                    line,
+                    format!("backend `{name}` carries streams (events, logs) but `timeout server {v}` cuts them when idle; send them to a backend with a long timeout such as 24d"),
+                )),
+                None => findings.push(Finding::new(
+                    Code::StreamTimeout,
+                    path,
+                    backend.line,
+                    format!("backend `{name}` carries streams without a `timeout server`"),
+                )),
+                _ => {}
+            }
+        }
+        if *hijacks && timeout(backend, defaults, "tunnel").is_none() {
+            findings.push(Finding::new(
+                Code::StreamTimeout,
+                path,
+                backend.line,
+                format!("backend `{name}` carries attach/exec tunnels without a `timeout tunnel`, so `timeout server` cuts idle sessions"),
+            ));
+        }
+    }
+}
+
+pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
+    let catalog = Catalog::builtin();
+    let parsed = config::parse(text, &options.env);
+    if let Some(e) = parsed.errors.first() {
+        return Err(malformed(path, e.line, Some(e.column), e.message.clone()));
+    }
+    for s in &parsed.sections {
+        for d in &s.directives {
+            if !known_keyword(s.kind, d.keyword()) {
+                let w = &d.words[0];
+                return Err(malformed(
+                    path,
+                    w.span.line,
+                    Some(w.span.column),
+                    format!("unknown keyword `{}` in a {} section; check the spelling (HAProxy would refuse it too)", d.keyword(), s.keyword),
+                ));
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    for u in &parsed.unset {
+        findings.push(
+            Finding::new(
+                Code::UnsetVariable,
+                path,
+                u.span.line,
+                format!(
+                    "`${{{}}}` is not set; pass --env {}=VALUE or --env-file",
+                    u.name, u.name
+                ),
+            )
+            .at(u.span.column, u.span.len),
+        );
+    }
+    let model: Model = eval::compile(&parsed, &options.env, options.dialect);
+    for u in &model.unevaluable {
+        findings.push(
+            Finding::new(
+                Code::Unevaluable,
+                path,
+                u.line,
+                format!(
+                    "{} cannot be evaluated; the permission matrix ignores it",
+                    u.what
+                ),
+            )
+            .at(u.column, 0),
+        );
+    }
+    let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
+    let mut entries = Vec::new();
+    let mut stream_backends: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    for entry in model.entries() {
+        let section = parsed
+            .sections
+            .iter()
+            .find(|s| s.line == entry.line)
+            .expect("every compiled proxy has its section");
+        let m = matrix::compute(catalog, &model, entry).map_err(|e| {
+            malformed(
+                path,
+                entry.line,
+                None,
+                format!("frontend `{}`: {e}", entry.name),
+            )
+        })?;
+        for row in m.allowed() {
+            let t = catalog.get(row.route).traits;
+            for cell in row.cells.iter().filter(|c| c.forwarded) {
+                if let Some(b) = &cell.backend {
+                    let e = stream_backends.entry(b.clone()).or_default();
+                    e.0 |= t.stream;
+                    e.1 |= t.hijack;
+                }
+            }
+        }
+        let expected = base.as_ref().and_then(|b| b.for_frontend(&entry.name));
+        if base.is_some() && expected.is_none() {
+            continue;
+        }
+        compare(catalog, path, section, &m, expected, &mut findings);
+        let allowing: BTreeSet<usize> = m
+            .allowed()
+            .flat_map(|r| {
+                r.cells
+                    .iter()
+                    .filter_map(|c| c.line.filter(|_| c.forwarded))
+            })
+            .collect();
+        bypass_prone(path, section, &allowing, &mut findings);
+        entries.push((section, m));
+    }
+    hardening(
+        catalog,
+        path,
+        &parsed,
+        &entries,
+        &stream_backends,
+        &mut findings,
+    );
+    Ok(FileReport {
+        file: path.to_path_buf(),
+        kind: FileKind::Haproxy,
+        baseline: base.as_ref().map(|b| b.label.clone()),
+        findings,
+        matrices: entries.into_iter().map(|(_, m)| m).collect(),
+        baseline_text: base.and_then(|b| b.rendered),
+        source: text.to_string(),
+    })
+}

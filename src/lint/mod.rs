@@ -1,0 +1,282 @@
+//! `lint`: read haproxy.cfg, compose and .env files, compute what they really let through, and
+//! compare it with the least-privilege baseline.
+//!
+//! Files are recognised by content. For an HAProxy config the evaluator ([`eval`]) gives the
+//! permission matrix ([`matrix`]): every catalog route, bare and with version prefixes, allowed
+//! or denied, with the line that decided. That is compared with the baseline: `--preset`, or
+//! the file's own sockproxy-gen header (re-rendered, so drift shows), or none (general risks
+//! only). Compose and .env files get the checks of [`compose`].
+
+pub mod codes;
+pub mod compose;
+pub mod config;
+pub mod eval;
+pub mod format;
+pub mod haproxy;
+pub mod matrix;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use codes::{Code, Severity};
+use config::Env;
+use eval::Dialect;
+
+use crate::error::{Error, Location, Result};
+
+/// The HAProxy line lint judges for by default: the one the compose service runs.
+pub const DEFAULT_HAPROXY_VERSION: &str = "3.2";
+
+#[derive(Debug, Clone)]
+pub struct LintOptions {
+    /// Baseline presets; empty means the file's header, or no baseline.
+    pub presets: Vec<String>,
+    /// Values for `"${VAR}"` and `env(VAR)`.
+    pub env: Env,
+    /// Whether `env` came from the user (otherwise unset variables are findings).
+    pub haproxy_version: String,
+    pub dialect: Dialect,
+}
+
+impl LintOptions {
+    pub fn new(presets: Vec<String>, env: Env, haproxy_version: &str) -> Result<LintOptions> {
+        let dialect = Dialect::for_version(haproxy_version).ok_or_else(|| {
+            Error::Invalid(format!(
+                "--haproxy-version {haproxy_version}: the evaluator knows 2.6, 3.0 and 3.2 (and later)"
+            ))
+        })?;
+        Ok(LintOptions {
+            presets,
+            env,
+            haproxy_version: haproxy_version.to_string(),
+            dialect,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    Haproxy,
+    Compose,
+    Env,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    #[serde(serialize_with = "serialize_code")]
+    pub code: Code,
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// Columns the finding covers on its line (at least 1).
+    pub width: usize,
+    pub message: String,
+    /// Set when an inline suppression silences it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+fn serialize_code<S: serde::Serializer>(code: &Code, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(code.id())
+}
+
+impl Finding {
+    pub fn new(code: Code, file: &Path, line: usize, message: impl Into<String>) -> Finding {
+        Finding {
+            code,
+            severity: code.severity(),
+            file: file.to_path_buf(),
+            line: line.max(1),
+            column: 1,
+            width: 0,
+            message: message.into(),
+            suppressed: None,
+        }
+    }
+
+    pub fn at(mut self, column: usize, width: usize) -> Finding {
+        self.column = column.max(1);
+        self.width = width;
+        self
+    }
+}
+
+/// Everything lint found in one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: PathBuf,
+    pub kind: FileKind,
+    /// What the baseline is: `preset traefik`, `the file's header`, or none.
+    pub baseline: Option<String>,
+    pub findings: Vec<Finding>,
+    pub matrices: Vec<matrix::Matrix>,
+    /// The rendered baseline, for `--diff`.
+    #[serde(skip)]
+    pub baseline_text: Option<String>,
+    #[serde(skip)]
+    pub source: String,
+}
+
+impl FileReport {
+    /// Findings that count (not suppressed).
+    pub fn active(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.suppressed.is_none())
+    }
+
+    /// A unified diff of the file against the rendered baseline.
+    pub fn diff(&self) -> Option<String> {
+        let baseline = self.baseline_text.as_ref()?;
+        let name = self.file.display().to_string();
+        let diff = similar::TextDiff::from_lines(self.source.as_str(), baseline.as_str());
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&name, &format!("{name} (rendered baseline)"))
+            .to_string();
+        Some(text)
+    }
+}
+
+/// Reads a file for lint: not binary, valid UTF-8; errors name the file and line.
+pub fn read(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if let Some(pos) = bytes.iter().position(|&b| b == 0) {
+        return Err(Error::Malformed {
+            location: Location {
+                file: path.to_path_buf(),
+                line: 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count(),
+                column: None,
+            },
+            message: "a NUL byte: this is a binary file, not a config; give haproxy.cfg, a compose file or a .env file".into(),
+        });
+    }
+    crate::input::read_text(path, "the file", "; save it as UTF-8")
+}
+
+/// Which kind of file `text` is.
+pub fn detect(path: &Path, text: &str) -> Option<FileKind> {
+    if config::looks_like_haproxy(text) {
+        return Some(FileKind::Haproxy);
+    }
+    if text.lines().any(|l| l.trim_end() == "services:") {
+        return Some(FileKind::Compose);
+    }
+    let env_like = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .all(|l| {
+            l.strip_prefix("export ")
+                .unwrap_or(l)
+                .split_once('=')
+                .is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
+        });
+    let named_env = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(".env") || n.ends_with(".env"));
+    (env_like && (named_env || !text.trim().is_empty())).then_some(FileKind::Env)
+}
+
+/// Lints one file.
+pub fn lint_file(path: &Path, options: &LintOptions) -> Result<FileReport> {
+    let text = read(path)?;
+    lint_text(path, &text, options)
+}
+
+/// Lints `text` as the content of `path`.
+pub fn lint_text(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
+    let kind = detect(path, text).ok_or_else(|| Error::Malformed {
+        location: Location {
+            file: path.to_path_buf(),
+            line: 1,
+            column: None,
+        },
+        message: "not an HAProxy config (no global/defaults/frontend/backend/listen section), a compose file (no `services:`) or a .env file (KEY=VAL lines)".into(),
+    })?;
+    let mut report = match kind {
+        FileKind::Haproxy => haproxy::lint(path, text, options)?,
+        FileKind::Compose => compose::lint_compose(path, text, options)?,
+        FileKind::Env => compose::lint_env(path, text, options)?,
+    };
+    apply_suppressions(&mut report);
+    report.findings.sort_by_key(|f| (f.line, f.column, f.code));
+    Ok(report)
+}
+
+/// `# sockproxy-gen: ignore CODE reason`, on the finding's line or alone on the line before.
+/// A suppression that matches nothing is a finding of its own.
+fn apply_suppressions(report: &mut FileReport) {
+    let lines: Vec<&str> = report.source.lines().collect();
+    let mut suppressions = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(pos) = line.find("# sockproxy-gen: ignore") else {
+            continue;
+        };
+        let rest = line[pos + "# sockproxy-gen: ignore".len()..].trim();
+        let (code, reason) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let alone = line[..pos].trim().is_empty();
+        // Alone on its line: the next non-comment line.
+        let target = if alone {
+            (i + 1..lines.len())
+                .find(|&j| {
+                    let t = lines[j].trim();
+                    !t.is_empty() && !t.starts_with('#')
+                })
+                .map(|j| j + 1)
+        } else {
+            Some(i + 1)
+        };
+        suppressions.push((i + 1, target, code.to_string(), reason.trim().to_string()));
+    }
+    let mut unmatched = Vec::new();
+    for (line, target, code, reason) in suppressions {
+        let parsed = Code::parse(&code);
+        let mut used = false;
+        for f in report.findings.iter_mut() {
+            if Some(f.line) == target && Some(f.code) == parsed {
+                f.suppressed = Some(if reason.is_empty() {
+                    "no reason given".into()
+                } else {
+                    reason.clone()
+                });
+                used = true;
+            }
+        }
+        if !used {
+            let why = match parsed {
+                None => format!(
+                    "`{code}` is not a sockproxy-gen code; `sockproxy-gen explain` lists them"
+                ),
+                Some(c) => format!(
+                    "`ignore {}` matches no finding on line {}; remove the comment",
+                    c.id(),
+                    target.unwrap_or(line)
+                ),
+            };
+            unmatched.push(Finding::new(
+                Code::UnmatchedSuppression,
+                &report.file,
+                line,
+                why,
+            ));
+        }
+    }
+    report.findings.extend(unmatched);
+}
+
+/// The highest severity among active findings of all reports.
+pub fn worst(reports: &[FileReport]) -> Option<Severity> {
+    reports
+        .iter()
+        .flat_map(|r| r.active().map(|f| f.severity))
+        .max()
+}

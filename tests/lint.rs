@@ -1,0 +1,358 @@
+//! `sockproxy-gen lint`: our own output is clean, fixtures give their findings in every format,
+//! bad input exits 2 with file:line, suppressions work, and the set of codes is pinned.
+//! (The evaluator's correctness against real HAProxy is tests/lint_differential.rs.)
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use sockproxy_gen::lint::{format, Code};
+
+fn lint(args: &[&str]) -> Output {
+    Command::cargo_bin("sockproxy-gen")
+        .unwrap()
+        .arg("lint")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+const TECNATIVA_ENV: &[&str] = &[
+    "--env",
+    "PORT=2375",
+    "--env",
+    "SOCKET_PATH=/var/run/docker.sock",
+    "--env",
+    "LOG_LEVEL=info",
+    "--env",
+    "EVENTS=1",
+    "--env",
+    "PING=1",
+    "--env",
+    "VERSION=1",
+    "--env",
+    "CONTAINERS=1",
+    "--env",
+    "POST=1",
+];
+
+#[test]
+fn rendered_presets_lint_clean_against_their_header_and_their_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&str> = sockproxy_gen::preset::BUILTIN
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    for name in &names {
+        let file = dir.path().join(format!("{name}.cfg"));
+        let (_, text) = common::render_text(common::presets(&[name]), Default::default());
+        std::fs::write(&file, text).unwrap();
+        for extra in [vec![], vec!["--preset", name]] {
+            let mut args = vec![file.to_str().unwrap(), "--fail-on", "info"];
+            args.extend(extra);
+            let o = lint(&args);
+            assert_eq!(o.status.code(), Some(0), "{name}: {}{}", out(&o), err(&o));
+            assert!(
+                out(&o).starts_with("0 error(s), 0 warning(s), 0 info(s)"),
+                "{}",
+                out(&o)
+            );
+        }
+    }
+    // Several presets in one file: each frontend against its own recorded policy.
+    let file = dir.path().join("multi.cfg");
+    let (_, text) = common::render_text(common::presets(&names), Default::default());
+    std::fs::write(&file, text).unwrap();
+    let o = lint(&[file.to_str().unwrap(), "--fail-on", "info"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+}
+
+#[test]
+fn a_hand_edit_of_a_generated_file_is_drift_and_an_over_grant() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("haproxy.cfg");
+    let (_, text) = common::render_text(common::presets(&["traefik"]), Default::default());
+    let edited = text.replace(
+        "{ var(txn.spg_route) -m str /version }",
+        "{ var(txn.spg_route) -m beg /v }",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&file, &edited).unwrap();
+    let o = lint(&[file.to_str().unwrap(), "--diff", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = out(&o);
+    let json_end = stdout.find("\n}\n").unwrap() + 3;
+    let report: serde_json::Value = serde_json::from_str(&stdout[..json_end]).unwrap();
+    let codes: Vec<&str> = report["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"SPG105"), "{codes:?}");
+    assert!(codes.contains(&"SPG101"), "{codes:?}");
+    // The over-grant names the routes under /v... the edit opened: volumes, version and the rest.
+    let over = report["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "SPG101")
+        .unwrap();
+    assert!(
+        over["message"].as_str().unwrap().contains("GET /volumes"),
+        "{over}"
+    );
+    let diff = &stdout[json_end..];
+    assert!(diff.contains("-    http-request set-var(txn.spg_rule) str(allow:GET:/version) if !{ var(txn.spg_rule) -m found } { method GET } { var(txn.spg_route) -m beg /v }"), "{diff}");
+    assert!(diff.contains("+    http-request set-var(txn.spg_rule) str(allow:GET:/version) if !{ var(txn.spg_rule) -m found } { method GET } { var(txn.spg_route) -m str /version }"), "{diff}");
+}
+
+/// Each fixture in every format; paths are relative so snapshots are stable.
+#[test]
+fn fixtures_in_every_format() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "tecnativa-style",
+            [
+                &[
+                    "tests/fixtures/tecnativa-style.cfg",
+                    "--preset",
+                    "portainer-readonly",
+                ][..],
+                TECNATIVA_ENV,
+            ]
+            .concat(),
+        ),
+        (
+            "handwritten",
+            vec![
+                "tests/fixtures/handwritten-path-beg.cfg",
+                "tests/fixtures/handwritten-pinned.cfg",
+                "tests/fixtures/handwritten-regex.cfg",
+                "--env",
+                "PORT=2375",
+                "--env",
+                "SOCKET_PATH=/var/run/docker.sock",
+                "--preset",
+                "traefik",
+            ],
+        ),
+        (
+            "compose-and-env",
+            vec![
+                "tests/fixtures/lint/compose-tecnativa.yaml",
+                "tests/fixtures/lint/flags.env",
+                "tests/fixtures/lint/suppressed.cfg",
+                "--preset",
+                "traefik",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        for fmt in ["text", "json", "sarif", "github"] {
+            let mut a = args.clone();
+            a.extend(["--format", fmt]);
+            let o = Command::cargo_bin("sockproxy-gen")
+                .unwrap()
+                .current_dir(root)
+                .arg("lint")
+                .args(&a)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(1), "{name} {fmt}: {}", err(&o));
+            let text = out(&o);
+            if fmt == "sarif" {
+                check_sarif(&text);
+            }
+            if fmt == "json" || fmt == "sarif" {
+                serde_json::from_str::<serde_json::Value>(&text).expect("valid JSON");
+            }
+            snapshot(&format!("lint-{name}-{fmt}"), &text);
+        }
+    }
+}
+
+/// What GitHub code scanning requires of SARIF 2.1.0 (docs: sarif-support-for-code-scanning).
+fn check_sarif(text: &str) {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &v["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "sockproxy-gen");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), Code::ALL.len());
+    for r in rules {
+        for key in ["id", "name"] {
+            assert!(r[key].is_string(), "{r}");
+        }
+        for key in ["shortDescription", "fullDescription", "help"] {
+            assert!(r[key]["text"].is_string(), "{r}");
+        }
+        let level = r["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(["note", "warning", "error"].contains(&level));
+        let sev: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.1..=10.0).contains(&sev));
+    }
+    for res in run["results"].as_array().unwrap() {
+        let index = res["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], res["ruleId"]);
+        assert!(res["message"]["text"].is_string());
+        let loc = &res["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(!uri.starts_with('/'), "repo-relative uri: {uri}");
+        assert!(loc["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert!(loc["region"]["startColumn"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            write(
+                "quote.cfg",
+                b"global\n  log stdout local0\nfrontend f\n  bind \"127.0.0.1:1\n",
+            ),
+            "quote.cfg:4:8: unterminated double quote",
+        ),
+        (
+            write("keyword.cfg", b"global\nfrontend f\n  bnd :2375\n"),
+            "keyword.cfg:3:3: unknown keyword `bnd`",
+        ),
+        (
+            write("outside.cfg", b"  mode http\nfrontend f\n"),
+            "outside.cfg:1:3: `mode` outside any section",
+        ),
+        (
+            write("binary.cfg", b"global\n\x00\x01\x02"),
+            "binary.cfg:2: a NUL byte",
+        ),
+        (
+            write("latin1.cfg", b"global\n  description caf\xe9\n"),
+            "latin1.cfg:2: the file is not valid UTF-8",
+        ),
+        (write("yaml.yaml", b"services:\n  a: [\n"), "yaml.yaml:3"),
+        (
+            write("prose.txt", b"hello world\nthis is not a config\n"),
+            "prose.txt:1: not an HAProxy config",
+        ),
+        (
+            write("header.cfg", b"# sockproxy-gen-inputs: {not json\nglobal\n"),
+            "header.cfg:1: the sockproxy-gen-inputs header is not valid JSON",
+        ),
+        (
+            dir.path().join("missing.cfg").to_str().unwrap().to_string(),
+            "cannot read",
+        ),
+        (dir.path().to_str().unwrap().to_string(), "cannot read"),
+    ];
+    for (file, expected) in cases {
+        let o = lint(&[&file]);
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", err(&o));
+        assert!(err(&o).contains(expected), "{file}: {}", err(&o));
+        assert!(!err(&o).contains("panicked"), "{}", err(&o));
+    }
+    // One bad file among good ones: the good ones are still reported, the exit is 2.
+    let (_, text) = common::render_text(common::presets(&["traefik"]), Default::default());
+    let good = write("good.cfg", text.as_bytes());
+    let bad = write("bad.cfg", b"global\n  bogus-keyword 1\n");
+    let o = lint(&[&good, &bad]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("in 1 file(s)"), "{}", out(&o));
+    // Bad options are usage errors of lint too.
+    let o = lint(&[&good, "--haproxy-version", "1.8"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("the evaluator knows 2.6, 3.0 and 3.2"));
+    let o = lint(&[&good, "--preset", "traefk"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("did you mean `traefik`"), "{}", err(&o));
+}
+
+#[test]
+fn fail_on_threshold_and_exit_codes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cfg = root.join("tests/fixtures/handwritten-regex.cfg");
+    let base = [
+        cfg.to_str().unwrap(),
+        "--env",
+        "PORT=1",
+        "--env",
+        "SOCKET_PATH=/s",
+    ];
+    let run = |extra: &[&str]| lint(&[&base[..], extra].concat()).status.code();
+    // No baseline: only general risks, which here are errors (raw path) and warnings.
+    assert_eq!(run(&[]), Some(1));
+    assert_eq!(run(&["--fail-on", "never"]), Some(0));
+    let suppressed = root.join("tests/fixtures/lint/suppressed.cfg");
+    // Only the unmatched suppression (a warning) remains without a baseline.
+    let o = lint(&[suppressed.to_str().unwrap(), "--fail-on", "error"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let o = lint(&[suppressed.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("SPG003"), "{}", out(&o));
+    assert!(out(&o).contains("(1 suppressed)"), "{}", out(&o));
+}
+
+#[test]
+fn codes_are_pinned_and_documented() {
+    let listing: String = Code::ALL
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}: {}\n",
+                c.id(),
+                c.name(),
+                c.severity().as_str(),
+                c.summary()
+            )
+        })
+        .collect();
+    snapshot("lint-codes", &listing);
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"))
+        .expect("docs/rules.md");
+    assert_eq!(
+        page,
+        format::rules_page(),
+        "docs/rules.md is stale: run `cargo run -- explain --all > docs/rules.md`"
+    );
+    let o = Command::cargo_bin("sockproxy-gen")
+        .unwrap()
+        .args(["explain", "over-grant"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out(&o).contains("**over-grant** (SPG101"));
+    let o = Command::cargo_bin("sockproxy-gen")
+        .unwrap()
+        .args(["explain", "SPG999"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(64));
+}

@@ -1,0 +1,329 @@
+//! The lint evaluator against real HAProxy (2.6, 3.0 and 3.2): for every (config, request) pair, the
+//! evaluator's verdict (forwarded to a server, or answered by HAProxy) must equal what HAProxy
+//! does. Configs: every preset rendered, a fixture with Tecnativa's semantics under several flag
+//! sets, and hand-written fixtures in common styles. Requests: every catalog route with version
+//! prefixes, and the bypass corpus.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+
+use common::backend::RecordingBackend;
+use common::corpus::{self, Probe};
+use common::Haproxy;
+use sockproxy_gen::catalog::Catalog;
+use sockproxy_gen::lint::config::{self, Env};
+use sockproxy_gen::lint::eval::{self, Request};
+
+/// One HAProxy process: a config, its environment, and the frontend behind each port.
+struct Case {
+    name: String,
+    text: String,
+    env: Env,
+    /// (port, frontend name)
+    frontends: Vec<(u16, String)>,
+}
+
+/// Every catalog route, bare and with version prefixes, HEAD where the daemon has it.
+fn catalog_corpus(catalog: &Catalog) -> Vec<Probe> {
+    let mut out = Vec::new();
+    for r in catalog.routes() {
+        for v in ["", "/v1.24", "/v1.41", "/v1.44"] {
+            out.push(Probe {
+                method: r.method.to_string(),
+                target: format!("{v}{}", r.example_path()),
+                headers: Vec::new(),
+                kind: "catalog",
+                must_refuse: false,
+                base_route: r.id.0,
+            });
+        }
+    }
+    out
+}
+
+fn fixture_case(name: &str, text: &str, port: u16, socket: &str, flags: &[(&str, &str)]) -> Case {
+    let mut env: Env = [
+        ("PORT", port.to_string()),
+        ("SOCKET_PATH", socket.to_string()),
+        ("LOG_LEVEL", "info".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    for (k, v) in flags {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let frontend = config::parse(text, &env)
+        .sections
+        .iter()
+        .find(|s| s.kind == config::SectionKind::Frontend)
+        .and_then(|s| s.name.clone())
+        .unwrap();
+    Case {
+        name: name.to_string(),
+        text: text.to_string(),
+        env,
+        frontends: vec![(port, frontend)],
+    }
+}
+
+fn cases(haproxy: &Haproxy, work: &common::WorkDir) -> Vec<Case> {
+    let socket = work.inner("backend.sock");
+    let socket_text = socket.to_str().unwrap();
+    let mut cases = Vec::new();
+    let names: Vec<String> = sockproxy_gen::preset::BUILTIN
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
+    let base = common::free_ports(names.len() as u16);
+    let (policy, text) = common::render_config(
+        common::presets(&names.iter().map(String::as_str).collect::<Vec<_>>()),
+        base,
+        common::free_port(),
+        &socket,
+    );
+    cases.push(Case {
+        name: "every preset, rendered".into(),
+        text,
+        env: Env::new(),
+        frontends: policy
+            .clients
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (base + i as u16, c.name.clone()))
+            .collect(),
+    });
+    let tecnativa = include_str!("fixtures/tecnativa-style.cfg");
+    let defaults = [("EVENTS", "1"), ("PING", "1"), ("VERSION", "1")];
+    let flag_sets: [(&str, Vec<(&str, &str)>); 5] = [
+        ("defaults only", vec![]),
+        ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
+        (
+            "CONTAINERS=1 POST=1",
+            vec![("CONTAINERS", "1"), ("POST", "1")],
+        ),
+        (
+            "CONTAINERS IMAGES NETWORKS INFO ALLOW_RESTARTS POST",
+            vec![
+                ("CONTAINERS", "1"),
+                ("IMAGES", "1"),
+                ("NETWORKS", "1"),
+                ("INFO", "1"),
+                ("ALLOW_RESTARTS", "1"),
+                ("POST", "1"),
+            ],
+        ),
+        (
+            "boolean traps POST=true CONTAINERS=yes EXEC=2",
+            vec![("POST", "true"), ("CONTAINERS", "yes"), ("EXEC", "2")],
+        ),
+    ];
+    for (label, flags) in flag_sets {
+        let mut all = defaults.to_vec();
+        all.extend(flags);
+        cases.push(fixture_case(
+            &format!("tecnativa-style {label}"),
+            tecnativa,
+            common::free_port(),
+            socket_text,
+            &all,
+        ));
+    }
+    for (name, text) in [
+        (
+            "handwritten-path-beg",
+            include_str!("fixtures/handwritten-path-beg.cfg"),
+        ),
+        (
+            "handwritten-pinned",
+            include_str!("fixtures/handwritten-pinned.cfg"),
+        ),
+        (
+            "handwritten-regex",
+            include_str!("fixtures/handwritten-regex.cfg"),
+        ),
+    ] {
+        cases.push(fixture_case(
+            name,
+            text,
+            common::free_port(),
+            socket_text,
+            &[],
+        ));
+    }
+    let _ = haproxy;
+    cases
+}
+
+#[derive(Default)]
+struct Tally {
+    pairs: usize,
+    agree: usize,
+    forwarded: usize,
+    status_agree: usize,
+}
+
+fn run(haproxy: &Haproxy, requests: &[Probe]) -> (Tally, Vec<String>) {
+    let work = haproxy.workdir();
+    let backend = RecordingBackend::start(&work.host("backend.sock"));
+    let mut tally = Tally::default();
+    let mut failures = Vec::new();
+    for (ci, case) in cases(haproxy, &work).into_iter().enumerate() {
+        let parsed = config::parse(&case.text, &case.env);
+        assert!(
+            parsed.errors.is_empty(),
+            "{}: {:?}",
+            case.name,
+            parsed.errors
+        );
+        let dialect = eval::Dialect::for_version(&haproxy.version).expect("a supported line");
+        let model = eval::compile(&parsed, &case.env, dialect);
+        assert!(
+            model.unevaluable.is_empty(),
+            "{}: {:?}",
+            case.name,
+            model.unevaluable
+        );
+        let file = format!("case{ci}.cfg");
+        std::fs::write(work.host(&file), &case.text).unwrap();
+        let env: Vec<(&str, &str)> = case
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let proxy = haproxy.spawn_env(&work.inner(&file), case.frontends[0].0, &env);
+        for (port, _) in &case.frontends {
+            common::wait_for_port(*port);
+        }
+        // Frontends in parallel; ids unique per (case, frontend, request).
+        let sent: Vec<(usize, String, &Probe, u16)> = std::thread::scope(|s| {
+            let handles: Vec<_> = case
+                .frontends
+                .iter()
+                .enumerate()
+                .map(|(fi, (port, frontend))| {
+                    s.spawn(move || {
+                        let mut http = common::HttpClient::new(*port);
+                        requests
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| {
+                                let id = (ci * 100 + fi) * 100_000 + i;
+                                let (status, _) = http.send(&p.to_bytes(id));
+                                (id, frontend.clone(), p, status)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        drop(proxy);
+        let reached: HashSet<usize> = backend
+            .take()
+            .iter()
+            .filter_map(|r| r.message.header("x-spg-probe")?.parse().ok())
+            .collect();
+        let mut case_failures = 0;
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for (id, frontend, probe, status) in sent {
+            let entry = model
+                .proxies
+                .iter()
+                .find(|p| p.name == frontend)
+                .expect("frontend compiled");
+            let mut headers = vec![
+                ("Host".to_string(), "docker".to_string()),
+                ("X-Spg-Probe".to_string(), id.to_string()),
+            ];
+            headers.extend(probe.headers.iter().cloned());
+            let outcome = model
+                .evaluate(
+                    entry,
+                    &Request {
+                        method: &probe.method,
+                        target: &probe.target,
+                        headers: &headers,
+                    },
+                )
+                .unwrap();
+            let real = reached.contains(&id);
+            tally.pairs += 1;
+            if real {
+                tally.forwarded += 1;
+            }
+            let status_ok = match &outcome {
+                eval::Outcome::Answered { status: s, .. } => *s == status,
+                eval::Outcome::Forwarded { .. } => status == 200,
+            };
+            if status_ok {
+                tally.status_agree += 1;
+            }
+            if outcome.forwarded() == real {
+                tally.agree += 1;
+            } else {
+                case_failures += 1;
+                *kinds.entry(probe.kind).or_insert(0usize) += 1;
+                if failures.len() < 60 && kinds[probe.kind] <= 3 {
+                    failures.push(format!(
+                        "HAProxy {} {} / {frontend}: {} {} {:?} [{}]: HAProxy {} ({status}), evaluator {outcome:?}",
+                        haproxy.version,
+                        case.name,
+                        probe.method,
+                        probe.target,
+                        probe.headers,
+                        probe.kind,
+                        if real { "forwarded" } else { "answered" }
+                    ));
+                }
+            }
+        }
+        println!(
+            "  HAProxy {} {:<58} frontends {:>2}  disagreements {case_failures} {kinds:?}",
+            haproxy.version,
+            case.name,
+            case.frontends.len()
+        );
+    }
+    (tally, failures)
+}
+
+#[test]
+fn evaluator_agrees_with_real_haproxy() {
+    let catalog = Catalog::builtin();
+    let mut requests = catalog_corpus(catalog);
+    requests.extend(corpus::attacks(catalog));
+    let mut by_line: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for haproxy in common::haproxies() {
+        let (tally, f) = run(&haproxy, &requests);
+        failures.extend(f);
+        by_line.insert(haproxy.version.clone(), tally);
+    }
+    for (version, t) in &by_line {
+        println!(
+            "HAProxy {version}: {} (config, request) pairs, {} forwarded; verdicts agree {}/{} ({:.3}%), statuses agree {}/{}",
+            t.pairs,
+            t.forwarded,
+            t.agree,
+            t.pairs,
+            100.0 * t.agree as f64 / t.pairs as f64,
+            t.status_agree,
+            t.pairs
+        );
+    }
+    assert_eq!(by_line.len(), 3, "HAProxy 2.6, 3.0 and 3.2 are all needed");
+    for (version, t) in &by_line {
+        assert_eq!(t.status_agree, t.pairs, "HAProxy {version}: answer statuses differ");
+    }
+    assert!(
+        failures.is_empty(),
+        "evaluator and HAProxy disagree, first {}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
