@@ -219,6 +219,37 @@ fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
         expected
     );
     assert_eq!(report["summary"]["mismatches"], 4);
+
+    // Expected from the config itself (lint's evaluator, with the same environment): no mismatch.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tecnativa-style.cfg"
+    );
+    let mut args = vec![
+        format!("127.0.0.1:{port}"),
+        "--config".into(),
+        fixture.into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    for kv in [
+        format!("PORT={port}"),
+        format!("SOCKET_PATH={}", socket.display()),
+        "LOG_LEVEL=info".into(),
+        "EVENTS=1".into(),
+        "PING=1".into(),
+        "VERSION=1".into(),
+        "CONTAINERS=1".into(),
+        "POST=1".into(),
+    ] {
+        args.push("--env".into());
+        args.push(kv);
+    }
+    let out = verify(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json_report(&out);
+    assert_eq!(report["summary"]["mismatches"], 0);
+    assert_eq!(report["summary"]["allowed"], 34, "{}", report["summary"]);
 }
 
 /// Sorted lines describing podman's containers, images, volumes and networks with labels.

@@ -214,6 +214,15 @@ pub struct ExpectedPolicyArgs {
     /// A .env-style file of Tecnativa flags (repeatable).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+    /// The haproxy.cfg the proxy runs: expect what lint's evaluator says it lets through.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["presets", "preset_files", "flags", "env_files"])]
+    pub config: Option<PathBuf>,
+    /// With --config: the frontend the target listens on [default: the only one].
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub frontend: Option<String>,
+    /// With --config: a value for "${VAR}" and env(VAR) in it (repeatable).
+    #[arg(long = "env", value_name = "KEY=VAL", requires = "config")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -47,6 +47,67 @@ impl Expectation {
     }
 }
 
+/// What lint's evaluator says a frontend of `config` lets through, in every form a client of
+/// today sends (a route that passes only with some version prefixes counts as denied).
+pub fn expectation_from_config(
+    catalog: &Catalog,
+    path: &std::path::Path,
+    env: &crate::lint::config::Env,
+    frontend: Option<&str>,
+) -> Result<Expectation> {
+    use crate::lint::{config, eval, matrix};
+    let text = crate::lint::read(path)?;
+    let parsed = config::parse(&text, env);
+    let at = |line: usize, message: String| Error::Malformed {
+        location: crate::error::Location {
+            file: path.to_path_buf(),
+            line,
+            column: None,
+        },
+        message,
+    };
+    if let Some(e) = parsed.errors.first() {
+        return Err(at(e.line, e.message.clone()));
+    }
+    let model = eval::compile(&parsed, env, eval::Dialect::HAPROXY_3_2);
+    if let Some(u) = model.unevaluable.first() {
+        return Err(at(
+            u.line,
+            format!(
+                "{} cannot be evaluated, so the expected policy is unknown; use --preset or --flag",
+                u.what
+            ),
+        ));
+    }
+    let entries: Vec<_> = model.entries().collect();
+    let entry = match frontend {
+        Some(name) => entries.iter().find(|p| p.name == name).copied(),
+        None if entries.len() == 1 => Some(entries[0]),
+        None => None,
+    }
+    .ok_or_else(|| {
+        Error::Invalid(format!(
+            "{}: pick the frontend the target listens on with --frontend (one of: {})",
+            path.display(),
+            entries
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let m = matrix::compute(catalog, &model, entry).map_err(|e| at(entry.line, e))?;
+    Ok(Expectation {
+        description: format!("config {} (frontend {})", path.display(), entry.name),
+        allowed: m
+            .rows
+            .iter()
+            .filter(|r| r.fully_allowed())
+            .map(|r| r.route)
+            .collect(),
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub target: Target,
