@@ -235,14 +235,26 @@ pub fn haproxies() -> Vec<Haproxy> {
 }
 
 /// `count` consecutive TCP ports free right now on 127.0.0.1, chosen at random below the
-/// ephemeral range (32768+), so parallel tests and client sockets rarely collide.
+/// ephemeral range (32768+). Ports handed out once are never handed out again in this process:
+/// tests of one binary run in parallel, and a port that is free now may be bound by another
+/// test's HAProxy a moment later (which then answers in place of ours).
 pub fn free_ports(count: u16) -> u16 {
     use std::hash::{BuildHasher, Hasher};
+    static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..500 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u32(std::process::id());
         let base = 20000 + (h.finish() % 12000) as u16;
-        if (0..count).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        let range = base..base + count;
+        if range.clone().any(|p| taken.contains(&p)) {
+            continue;
+        }
+        if range
+            .clone()
+            .all(|p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        {
+            taken.extend(range);
             return base;
         }
     }
