@@ -180,6 +180,7 @@ fn fixtures_in_every_format() {
             let text = out(&o);
             if fmt == "sarif" {
                 check_sarif(&text);
+                validate_sarif_schema(&text);
             }
             if fmt == "json" || fmt == "sarif" {
                 serde_json::from_str::<serde_json::Value>(&text).expect("valid JSON");
@@ -187,6 +188,37 @@ fn fixtures_in_every_format() {
             snapshot(&format!("lint-{name}-{fmt}"), &text);
         }
     }
+}
+
+/// Validates against the SARIF 2.1.0 JSON schema (`.ci/setup` fetches it) with Debian's
+/// python3-jsonschema.
+fn validate_sarif_schema(text: &str) {
+    let schema = std::env::var("SPG_SARIF_SCHEMA")
+        .unwrap_or_else(|_| "/var/lib/sockproxy-gen/sarif-2.1.0.json".into());
+    assert!(
+        Path::new(&schema).is_file(),
+        "{schema} is missing: run `bash .ci/setup`, which fetches the SARIF 2.1.0 schema"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("lint.sarif");
+    std::fs::write(&doc, text).unwrap();
+    let o = std::process::Command::new(common::SYSTEM_PYTHON)
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[2]))\n\
+             jsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\n\
+             print('valid')",
+        ])
+        .arg(&doc)
+        .arg(&schema)
+        .output()
+        .expect("python3 (Debian python3-jsonschema)");
+    assert!(
+        o.status.success() && out(&o).trim() == "valid",
+        "SARIF does not validate against {schema}:\n{}",
+        err(&o)
+    );
 }
 
 /// What GitHub code scanning requires of SARIF 2.1.0 (docs: sarif-support-for-code-scanning).
