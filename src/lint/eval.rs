@@ -9,6 +9,7 @@
 //! `TRUE`, `FALSE` ACLs, `use_backend`, `default_backend` and `server`. Anything else is
 //! reported as unevaluable with its line; the answer is then marked uncertain, never guessed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use regex::bytes::{Regex, RegexBuilder};
@@ -261,11 +262,25 @@ fn split_chain(s: &str) -> Vec<(String, Option<String>)> {
 }
 
 fn build_regex(pattern: &str, icase: bool) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
+    // Configs of one run share most patterns (every rendered file has the same route regexes),
+    // and compiling a regex costs far more than matching it: compile each pattern once.
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<(String, bool), Regex>> =
+            std::cell::RefCell::new(HashMap::new());
+    }
+    let key = (pattern.to_string(), icase);
+    if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(re);
+    }
+    let re = RegexBuilder::new(pattern)
         .unicode(false)
         .case_insensitive(icase)
         .build()
-        .map_err(|e| format!("regex `{pattern}` uses syntax the evaluator does not support: {e}"))
+        .map_err(|e| {
+            format!("regex `{pattern}` uses syntax the evaluator does not support: {e}")
+        })?;
+    CACHE.with(|c| c.borrow_mut().insert(key, re.clone()));
+    Ok(re)
 }
 
 impl Compiler<'_> {
@@ -681,31 +696,41 @@ fn url_dec(input: &[u8]) -> Option<Vec<u8>> {
 
 impl State<'_> {
     /// The samples of an expression: several for multi-valued headers, none when it fails.
-    fn samples(&self, expr: &Expr, env: &Env) -> Vec<Vec<u8>> {
-        let base: Vec<Vec<u8>> = match &expr.fetch {
+    /// Fetched values are borrowed; only converters allocate (this runs ~500 times per file).
+    fn samples<'a>(&'a self, expr: &'a Expr, env: &'a Env) -> Vec<Cow<'a, [u8]>> {
+        let base: Vec<Cow<'a, [u8]>> = match &expr.fetch {
             Fetch::Path => path_of(self.request.target)
-                .map(|p| vec![p.as_bytes().to_vec()])
+                .map(|p| vec![Cow::Borrowed(p.as_bytes())])
                 .unwrap_or_default(),
-            Fetch::Url => vec![self.request.target.as_bytes().to_vec()],
-            Fetch::Method => vec![self.request.method.as_bytes().to_vec()],
+            Fetch::Url => vec![Cow::Borrowed(self.request.target.as_bytes())],
+            Fetch::Method => vec![Cow::Borrowed(self.request.method.as_bytes())],
             Fetch::Hdr(name) => self
                 .headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
                 .flat_map(|(_, v)| v.split(','))
-                .map(|v| v.trim().as_bytes().to_vec())
+                .map(|v| Cow::Borrowed(v.trim().as_bytes()))
                 .collect(),
-            Fetch::Var(name) => self.vars.get(name).cloned().into_iter().collect(),
-            Fetch::Str(s) => vec![s.as_bytes().to_vec()],
+            Fetch::Var(name) => self
+                .vars
+                .get(name)
+                .map(|v| Cow::Borrowed(v.as_slice()))
+                .into_iter()
+                .collect(),
+            Fetch::Str(s) => vec![Cow::Borrowed(s.as_bytes())],
             Fetch::Env(name) => env
                 .get(name)
-                .map(|v| vec![v.as_bytes().to_vec()])
+                .map(|v| vec![Cow::Borrowed(v.as_bytes())])
                 .unwrap_or_default(),
         };
+        if expr.convs.is_empty() {
+            return base;
+        }
         base.into_iter()
-            .filter_map(|mut s| {
+            .filter_map(|s| {
+                let mut s: Cow<'a, [u8]> = s;
                 for conv in &expr.convs {
-                    s = match conv {
+                    s = Cow::Owned(match conv {
                         Conv::UrlDec => {
                             let d = url_dec(&s)?;
                             if self.dialect.url_dec_rejects_nul && d.contains(&0) {
@@ -727,7 +752,7 @@ impl State<'_> {
                                 re.replace(&s, rep).into_owned()
                             }
                         }
-                    };
+                    });
                 }
                 Some(s)
             })
@@ -735,32 +760,27 @@ impl State<'_> {
     }
 
     fn acl_matches(&self, acl: &Acl, env: &Env) -> bool {
-        let samples = self.samples(&acl.expr, env);
-        let fold = |b: &[u8]| {
+        let eq = |a: &[u8], b: &[u8]| {
             if acl.icase {
-                b.to_ascii_lowercase()
+                a.eq_ignore_ascii_case(b)
             } else {
-                b.to_vec()
+                a == b
             }
         };
-        samples.iter().any(|sample| {
-            let s = fold(sample);
+        self.samples(&acl.expr, env).iter().any(|s| {
+            let s: &[u8] = s;
             match acl.method {
                 MatchMethod::Found => true,
-                MatchMethod::Bool => as_int(sample).is_some_and(|n| n != 0),
-                MatchMethod::Reg => acl.regexes.iter().any(|re| re.is_match(sample)),
+                MatchMethod::Bool => as_int(s).is_some_and(|n| n != 0),
+                MatchMethod::Reg => acl.regexes.iter().any(|re| re.is_match(s)),
                 m => acl.patterns.iter().any(|p| {
-                    let p = fold(p);
+                    let p: &[u8] = p;
                     match m {
-                        MatchMethod::Str => s == p,
-                        MatchMethod::Beg => s.starts_with(&p),
-                        MatchMethod::End => s.ends_with(&p),
-                        MatchMethod::Sub => {
-                            p.is_empty() || s.windows(p.len()).any(|w| w == p.as_slice())
-                        }
-                        MatchMethod::Dir => {
-                            s.split(|&b| b == b'/').any(|part| part == p.as_slice())
-                        }
+                        MatchMethod::Str => eq(s, p),
+                        MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
+                        MatchMethod::End => s.len() >= p.len() && eq(&s[s.len() - p.len()..], p),
+                        MatchMethod::Sub => p.is_empty() || s.windows(p.len()).any(|w| eq(w, p)),
+                        MatchMethod::Dir => s.split(|&b| b == b'/').any(|part| eq(part, p)),
                         _ => false,
                     }
                 }),
@@ -961,7 +981,7 @@ impl Model {
                 }
                 Action::SetVar(name, expr) => {
                     // A failed expression leaves the variable as it was.
-                    if let Some(v) = state.samples(expr, &self.env).pop() {
+                    if let Some(v) = state.samples(expr, &self.env).pop().map(Cow::into_owned) {
                         state.vars.insert(name.clone(), v);
                     }
                 }

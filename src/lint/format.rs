@@ -43,8 +43,16 @@ fn span(source: &str, f: &Finding) -> std::ops::Range<usize> {
     offset..offset
 }
 
-/// Human output: each finding with the line it is about (annotate-snippets, plain).
+/// Human output: each finding with the line it is about (annotate-snippets, plain), then the
+/// summary.
 pub fn text(reports: &[FileReport]) -> String {
+    let mut out = text_findings(reports);
+    out.push_str(&summary(reports));
+    out
+}
+
+/// The findings part of [`text`], for output that streams file by file.
+pub fn text_findings(reports: &[FileReport]) -> String {
     use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
     let renderer = Renderer::plain();
     let mut out = String::new();
@@ -80,7 +88,6 @@ pub fn text(reports: &[FileReport]) -> String {
             out.push_str("\n\n");
         }
     }
-    out.push_str(&summary(reports));
     out
 }
 

@@ -126,6 +126,17 @@ impl FileReport {
         self.findings.iter().filter(|f| f.suppressed.is_none())
     }
 
+    /// Drops what only output needs (source, matrices, baseline text), keeping the findings:
+    /// what a long run keeps per file, so its memory stays flat.
+    pub fn into_summary(self) -> FileReport {
+        FileReport {
+            matrices: Vec::new(),
+            baseline_text: None,
+            source: String::new(),
+            ..self
+        }
+    }
+
     /// A unified diff of the file against the rendered baseline.
     pub fn diff(&self) -> Option<String> {
         let baseline = self.baseline_text.as_ref()?;

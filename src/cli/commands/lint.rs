@@ -41,35 +41,80 @@ pub fn run(args: LintArgs) -> ExitCode {
             return ExitCode::LintFailed;
         }
     };
-    let mut reports: Vec<FileReport> = Vec::new();
+    // Files are independent: worker threads take the next file from a shared counter, and this
+    // thread prints each report as soon as all files before it are done (command-line order).
+    // Only findings are kept per file, so memory stays flat however many files there are. JSON
+    // and SARIF are one document each, so they are printed at the end.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let streaming = matches!(args.format, LintFormat::Text | LintFormat::Github);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut kept: Vec<FileReport> = Vec::new();
     let mut failed = false;
-    for path in &args.files {
-        match lint::lint_file(path, &options) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                printing::error(&e);
-                failed = true;
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<FileReport>)>(threads * 4);
+        for _ in 0..threads {
+            let (tx, next, options, files) = (tx.clone(), &next, &options, &args.files);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                if tx.send((i, lint::lint_file(path, options))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        for (i, result) in rx {
+            pending.insert(i, result);
+            while let Some(result) = pending.remove(&expected) {
+                expected += 1;
+                let report = match result {
+                    Ok(r) => r,
+                    Err(e) => {
+                        printing::error(&e);
+                        failed = true;
+                        continue;
+                    }
+                };
+                let one = std::slice::from_ref(&report);
+                match args.format {
+                    LintFormat::Text => printing::stdout(&format::text_findings(one)),
+                    LintFormat::Github => printing::stdout(&format::github(one)),
+                    _ => {}
+                }
+                if args.diff {
+                    match report.diff() {
+                        Some(d) if streaming => printing::stdout(&d),
+                        Some(_) => {}
+                        None => printing::status(&format!(
+                            "{}: no baseline to diff against (pass --preset)",
+                            report.file.display()
+                        )),
+                    }
+                }
+                kept.push(match args.format {
+                    LintFormat::Json => report,
+                    _ if args.diff && !streaming => report,
+                    _ => report.into_summary(),
+                });
+            }
+        }
+    });
+    match args.format {
+        LintFormat::Text => printing::stdout(&format::summary(&kept)),
+        LintFormat::Github => {}
+        LintFormat::Json => printing::stdout(&format::json(&kept)),
+        LintFormat::Sarif => printing::stdout(&format::sarif(&kept)),
+    }
+    if args.diff && !streaming {
+        for r in &kept {
+            if let Some(d) = r.diff() {
+                printing::stdout(&d);
             }
         }
     }
-    let out = match args.format {
-        LintFormat::Text => format::text(&reports),
-        LintFormat::Json => format::json(&reports),
-        LintFormat::Sarif => format::sarif(&reports),
-        LintFormat::Github => format::github(&reports),
-    };
-    printing::stdout(&out);
-    if args.diff {
-        for r in &reports {
-            match r.diff() {
-                Some(d) => printing::stdout(&d),
-                None => printing::status(&format!(
-                    "{}: no baseline to diff against (pass --preset)",
-                    r.file.display()
-                )),
-            }
-        }
-    }
+    let reports = kept;
     if failed {
         return ExitCode::LintFailed;
     }
