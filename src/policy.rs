@@ -156,6 +156,14 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The routes any client is granted (the union of the grants).
+    pub fn granted(&self) -> std::collections::BTreeSet<crate::catalog::RouteId> {
+        self.clients
+            .iter()
+            .flat_map(|c| c.grants.iter().map(|g| g.route))
+            .collect()
+    }
+
     pub fn build(catalog: &Catalog, inputs: &PolicyInputs) -> Result<Policy> {
         if inputs.is_empty() {
             return Err(Error::Invalid(

@@ -68,7 +68,7 @@ fn fixture_case(name: &str, text: &str, port: u16, socket: &str, flags: &[(&str,
     }
 }
 
-fn cases(haproxy: &Haproxy, work: &common::WorkDir) -> Vec<Case> {
+fn cases(work: &common::WorkDir) -> Vec<Case> {
     let socket = work.inner("backend.sock");
     let socket_text = socket.to_str().unwrap();
     let mut cases = Vec::new();
@@ -152,7 +152,6 @@ fn cases(haproxy: &Haproxy, work: &common::WorkDir) -> Vec<Case> {
             &[],
         ));
     }
-    let _ = haproxy;
     cases
 }
 
@@ -169,7 +168,7 @@ fn run(haproxy: &Haproxy, requests: &[Probe]) -> (Tally, Vec<String>) {
     let backend = RecordingBackend::start(&work.host("backend.sock"));
     let mut tally = Tally::default();
     let mut failures = Vec::new();
-    for (ci, case) in cases(haproxy, &work).into_iter().enumerate() {
+    for (ci, case) in cases(&work).into_iter().enumerate() {
         let parsed = config::parse(&case.text, &case.env);
         assert!(
             parsed.errors.is_empty(),

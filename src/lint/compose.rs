@@ -4,7 +4,6 @@
 //! YAML values carry no positions once parsed, so each finding is placed on the first line
 //! after the service's own line that holds the offending text.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_norway::Value;
@@ -13,7 +12,6 @@ use super::{Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::Catalog;
 use crate::error::{Error, Location, Result};
 use crate::flags::{self, FlagValue};
-use crate::policy::{Policy, PolicyInputs};
 use crate::suggest;
 
 /// Images and names that identify a socket proxy service.
@@ -175,21 +173,9 @@ fn flag_findings(
             }
         }
     }
-    if !options.presets.is_empty() && !flag_values.is_empty() {
-        let preset = Policy::build(
-            catalog,
-            &PolicyInputs {
-                presets: options.presets.clone(),
-                ..PolicyInputs::default()
-            },
-        );
-        let flags_policy = flags::policy_from_flags(catalog, &flag_values);
-        if let (Ok(preset), Ok(fp)) = (preset, flags_policy) {
-            let granted: BTreeSet<_> = preset
-                .clients
-                .iter()
-                .flat_map(|c| c.grants.iter().map(|g| g.route))
-                .collect();
+    if let (Some((preset, _)), false) = (&options.preset_baseline, flag_values.is_empty()) {
+        if let Ok(fp) = flags::policy_from_flags(catalog, &flag_values) {
+            let granted = preset.granted();
             let extra: Vec<String> = fp
                 .client
                 .grants
@@ -219,15 +205,20 @@ fn flag_findings(
     }
 }
 
-pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
-    let doc: Value = serde_norway::from_str(text).map_err(|e| Error::Malformed {
+/// A compose file as YAML; a syntax error names the file, line and column.
+fn parse_yaml(path: &Path, text: &str) -> Result<Value> {
+    serde_norway::from_str(text).map_err(|e| Error::Malformed {
         location: Location {
             file: path.to_path_buf(),
             line: e.location().map_or(1, |l| l.line()),
             column: e.location().map(|l| l.column()),
         },
         message: format!("not valid YAML: {e}"),
-    })?;
+    })
+}
+
+pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
+    let doc = parse_yaml(path, text)?;
     let mut findings = Vec::new();
     let services = doc
         .get("services")
@@ -380,14 +371,7 @@ pub fn lint_env(path: &Path, text: &str, options: &LintOptions) -> Result<FileRe
 
 /// The environment of the socket proxy service in a compose file, for linting its haproxy.cfg.
 pub fn proxy_environment(path: &Path, text: &str) -> Result<Vec<(String, String)>> {
-    let doc: Value = serde_norway::from_str(text).map_err(|e| Error::Malformed {
-        location: Location {
-            file: path.to_path_buf(),
-            line: e.location().map_or(1, |l| l.line()),
-            column: e.location().map(|l| l.column()),
-        },
-        message: format!("not valid YAML: {e}"),
-    })?;
+    let doc = parse_yaml(path, text)?;
     let services = doc.get("services").and_then(Value::as_mapping);
     for (name, service) in services.into_iter().flatten() {
         let image = service.get("image").and_then(scalar).unwrap_or_default();

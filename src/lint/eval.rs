@@ -206,8 +206,7 @@ impl Outcome {
     }
 }
 
-struct Compiler<'a> {
-    env: &'a Env,
+struct Compiler {
     unevaluable: Vec<Unevaluable>,
 }
 
@@ -283,7 +282,7 @@ fn build_regex(pattern: &str, icase: bool) -> Result<Regex, String> {
     Ok(re)
 }
 
-impl Compiler<'_> {
+impl Compiler {
     fn note(&mut self, word: &Word, what: String) {
         self.unevaluable.push(Unevaluable {
             line: word.span.line,
@@ -628,10 +627,8 @@ impl Compiler<'_> {
 /// Compiles every frontend, listen and backend of `config`.
 pub fn compile(config: &Config, env: &Env, dialect: Dialect) -> Model {
     let mut compiler = Compiler {
-        env,
         unevaluable: Vec::new(),
     };
-    let _ = compiler.env;
     let proxies = config
         .sections
         .iter()

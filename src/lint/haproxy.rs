@@ -10,7 +10,7 @@ use super::matrix::{self, Matrix};
 use super::{Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
-use crate::policy::{Policy, PolicyInputs};
+use crate::policy::Policy;
 use crate::render::{self, RenderInputs};
 
 /// Keywords sockproxy-gen knows in proxy sections (frontend, backend, listen, defaults). An
@@ -215,14 +215,6 @@ impl Baseline {
     }
 }
 
-fn union(policy: &Policy) -> BTreeSet<RouteId> {
-    policy
-        .clients
-        .iter()
-        .flat_map(|c| c.grants.iter().map(|g| g.route))
-        .collect()
-}
-
 fn baseline(
     catalog: &Catalog,
     path: &Path,
@@ -231,12 +223,7 @@ fn baseline(
     options: &LintOptions,
     findings: &mut Vec<Finding>,
 ) -> Result<Option<Baseline>> {
-    if !options.presets.is_empty() {
-        let inputs = PolicyInputs {
-            presets: options.presets.clone(),
-            ..PolicyInputs::default()
-        };
-        let policy = Policy::build(catalog, &inputs)?;
+    if let Some((policy, rendered)) = &options.preset_baseline {
         let mut by_frontend = BTreeMap::new();
         for c in &policy.clients {
             by_frontend.insert(
@@ -251,22 +238,13 @@ fn baseline(
             None,
             Expected {
                 label: format!("preset {}", options.presets.join(" + ")),
-                routes: union(&policy),
+                routes: policy.granted(),
             },
         );
-        let rendered = render::render(
-            catalog,
-            &policy,
-            &RenderInputs {
-                policy: inputs,
-                options: render::RenderOptions::default(),
-            },
-        )
-        .ok();
         return Ok(Some(Baseline {
             label: format!("preset {}", options.presets.join(", ")),
             by_frontend,
-            rendered,
+            rendered: Some(rendered.clone()),
         }));
     }
     let Some((line, json)) = &parsed.inputs_header else {
@@ -651,7 +629,6 @@ const FACILITIES: &[&str] = &[
 ];
 
 fn hardening(
-    catalog: &Catalog,
     path: &Path,
     parsed: &Config,
     entries: &[(&Section, Matrix)],
@@ -722,7 +699,6 @@ fn hardening(
             ));
         }
     }
-    let _ = catalog;
     for (name, (streams, hijacks)) in stream_backends {
         let Some(backend) = parsed
             .sections
@@ -765,12 +741,18 @@ fn hardening(
     }
 }
 
+/// Parses `text`; the first line HAProxy's syntax does not allow is an error with file:line:col.
+pub fn parse(path: &Path, text: &str, env: &config::Env) -> Result<Config> {
+    let parsed = config::parse(text, env);
+    match parsed.errors.first() {
+        Some(e) => Err(malformed(path, e.line, Some(e.column), e.message.clone())),
+        None => Ok(parsed),
+    }
+}
+
 pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
     let catalog = Catalog::builtin();
-    let parsed = config::parse(text, &options.env);
-    if let Some(e) = parsed.errors.first() {
-        return Err(malformed(path, e.line, Some(e.column), e.message.clone()));
-    }
+    let parsed = parse(path, text, &options.env)?;
     for s in &parsed.sections {
         for d in &s.directives {
             if !known_keyword(s.kind, d.keyword()) {
@@ -857,14 +839,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         bypass_prone(path, section, &allowing, &mut findings);
         entries.push((section, m));
     }
-    hardening(
-        catalog,
-        path,
-        &parsed,
-        &entries,
-        &stream_backends,
-        &mut findings,
-    );
+    hardening(path, &parsed, &entries, &stream_backends, &mut findings);
     Ok(FileReport {
         file: path.to_path_buf(),
         kind: FileKind::Haproxy,

@@ -23,7 +23,10 @@ pub use codes::{Code, Severity};
 use config::Env;
 use eval::Dialect;
 
+use crate::catalog::Catalog;
 use crate::error::{Error, Location, Result};
+use crate::policy::{Policy, PolicyInputs};
+use crate::render::{self, RenderInputs};
 
 /// The HAProxy line lint judges for by default: the one the compose service runs.
 pub const DEFAULT_HAPROXY_VERSION: &str = "3.2";
@@ -34,9 +37,11 @@ pub struct LintOptions {
     pub presets: Vec<String>,
     /// Values for `"${VAR}"` and `env(VAR)`.
     pub env: Env,
-    /// Whether `env` came from the user (otherwise unset variables are findings).
+    /// The HAProxy line the config runs on (`3.2`), and the evaluator's behaviour for it.
     pub haproxy_version: String,
     pub dialect: Dialect,
+    /// The policy of `presets` and its rendered config, built once for all files.
+    pub preset_baseline: Option<(Policy, String)>,
 }
 
 impl LintOptions {
@@ -46,11 +51,31 @@ impl LintOptions {
                 "--haproxy-version {haproxy_version}: the evaluator knows 2.6, 3.0 and 3.2 (and later)"
             ))
         })?;
+        let preset_baseline = if presets.is_empty() {
+            None
+        } else {
+            let catalog = Catalog::builtin();
+            let inputs = PolicyInputs {
+                presets: presets.clone(),
+                ..PolicyInputs::default()
+            };
+            let policy = Policy::build(catalog, &inputs)?;
+            let rendered = render::render(
+                catalog,
+                &policy,
+                &RenderInputs {
+                    policy: inputs,
+                    options: render::RenderOptions::default(),
+                },
+            )?;
+            Some((policy, rendered))
+        };
         Ok(LintOptions {
             presets,
             env,
             haproxy_version: haproxy_version.to_string(),
             dialect,
+            preset_baseline,
         })
     }
 }

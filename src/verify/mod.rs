@@ -35,14 +35,9 @@ pub struct Expectation {
 impl Expectation {
     /// The union of every client's grants: a single listener is probed.
     pub fn from_policy(policy: &Policy, description: impl Into<String>) -> Expectation {
-        let allowed = policy
-            .clients
-            .iter()
-            .flat_map(|c| c.grants.iter().map(|g| g.route))
-            .collect();
         Expectation {
             description: description.into(),
-            allowed,
+            allowed: policy.granted(),
         }
     }
 }
@@ -55,9 +50,9 @@ pub fn expectation_from_config(
     env: &crate::lint::config::Env,
     frontend: Option<&str>,
 ) -> Result<Expectation> {
-    use crate::lint::{config, eval, matrix};
+    use crate::lint::{eval, matrix};
     let text = crate::lint::read(path)?;
-    let parsed = config::parse(&text, env);
+    let parsed = crate::lint::haproxy::parse(path, &text, env)?;
     let at = |line: usize, message: String| Error::Malformed {
         location: crate::error::Location {
             file: path.to_path_buf(),
@@ -66,9 +61,6 @@ pub fn expectation_from_config(
         },
         message,
     };
-    if let Some(e) = parsed.errors.first() {
-        return Err(at(e.line, e.message.clone()));
-    }
     let model = eval::compile(&parsed, env, eval::Dialect::HAPROXY_3_2);
     if let Some(u) = model.unevaluable.first() {
         return Err(at(
