@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Proxy overhead benchmark (design.md section 8), one run on one machine:
-# nginx on a unix socket answers `[]`; HAProxy runs (a) a pass-through config with no rules,
-# (b) the rendered traefik config, (c) the rendered portainer-readonly config, (d) a fixture with
-# Tecnativa's semantics; wrk drives GET /v1.41/containers/json on loopback, bounded in time, in
-# alternating rounds. Prints medians over rounds: throughput as a ratio of (a), and p50/p99
-# latency added over (a). Per-request logging stays on in (b) and (c) (to a file, as a
-# container's stdout would be).
+# Proxy overhead benchmark (design.md section 8), one run on one machine.
+#
+# nginx on a unix socket answers `[]`. HAProxy runs
+#   (a)  a pass-through config: no rules, no logging (the reference),
+#   (a') the same pass-through with the rendered configs' per-request logging, no rules,
+#   (b)  the rendered traefik config, (c) the rendered portainer-readonly config (logging on, as
+#        users run them),
+#   (d)  a fixture with Tecnativa's semantics (tests/fixtures/tecnativa-style.cfg, CONTAINERS=1).
+# wrk drives GET /v1.41/containers/json on loopback, bounded in time, in alternating rounds;
+# every figure is a median over rounds.
+#
+# Throughput: HAProxy runs one thread pinned to its own core, wrk and nginx share the other, so
+# HAProxy is the bottleneck and the ratio to (a) is its own per-request cost (the worst case for
+# the proxy). HAProxy's CPU time per request (from /proc) is printed next to it.
+# Latency: one connection, one request at a time (as the docker CLI and most clients call), so
+# the added p50/p99 is the time HAProxy spends on a request, not queueing behind 32 others.
+# Real daemon (unless SPG_BENCH_PODMAN=0, and if podman is installed): (a) and (b) in front of
+# `podman system service`, unpinned, what a client of a real daemon feels.
+#
+# Logs go to files, as a container's stdout ends up in one.
 #
 # Usage: bash bench/proxy.sh [ROUNDS] [SECONDS] [CONNECTIONS]   (defaults 5, 5, 32)
 set -euo pipefail
@@ -13,93 +26,125 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 seconds=${2:-5}
 conns=${3:-32}
-for tool in haproxy nginx wrk; do
-  command -v "$tool" >/dev/null || { echo "$tool is missing: run bash .ci/setup" >&2; exit 1; }
-done
+source bench/lib.sh
 cargo build --release --quiet
 bin=target/release/sockproxy-gen
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
+start_nginx
 
-sock=$work/nginx.sock
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen unix:$sock;
-    location / { default_type application/json; return 200 '[]'; }
-  }
-}
-NGINX
-nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
-
-port_a=31001 port_b=31002 port_c=31003 port_d=31004
-cat > "$work/a.cfg" <<CFG
+passthrough() { # $1 port, $2 backend socket, $3 "log" for the rendered configs' logging
+  local log_global="" log_defaults="" log_format=""
+  if [ "${3:-}" = log ]; then
+    log_global="    log stdout format raw local0 info"
+    log_defaults="    log global"
+    log_format=$(grep -m1 '^    log-format ' "$work/b.cfg")
+  fi
+  cat <<CFG
+global
+    nbthread 1
+$log_global
 defaults
     mode http
+$log_defaults
     timeout connect 5s
     timeout client 1m
     timeout server 1m
 frontend passthrough
-    bind 127.0.0.1:$port_a
-    default_backend nginx
-backend nginx
-    server nginx unix@$sock
+    bind 127.0.0.1:$1
+$log_format
+    default_backend upstream
+backend upstream
+    server upstream unix@$2
 CFG
-render() { "$bin" render --preset "$1" --listen 127.0.0.1 --port "$2" --health "127.0.0.1:$3" --socket "$sock" -o "$4" 2>/dev/null; }
-render traefik $port_b 31012 "$work/b.cfg"
-render portainer-readonly $port_c 31013 "$work/c.cfg"
+}
+render() { # $1 preset, $2 port, $3 health port, $4 socket, $5 output
+  "$bin" render --preset "$1" --listen 127.0.0.1 --port "$2" --health "127.0.0.1:$3" \
+    --socket "$4" -o "$work/rendered.cfg" 2>/dev/null
+  one_thread "$work/rendered.cfg" "$5"
+}
 
-haproxy -db -f "$work/a.cfg" >/dev/null 2>&1 & pids+=($!)
-haproxy -db -f "$work/b.cfg" >"$work/b.log" 2>&1 & pids+=($!)
-haproxy -db -f "$work/c.cfg" >"$work/c.log" 2>&1 & pids+=($!)
-env PORT=$port_d SOCKET_PATH="$sock" LOG_LEVEL=info EVENTS=1 PING=1 VERSION=1 CONTAINERS=1 \
-  haproxy -db -f tests/fixtures/tecnativa-style.cfg >"$work/d.log" 2>&1 & pids+=($!)
+declare -A port=([a]=31001 [l]=31005 [b]=31002 [c]=31003 [d]=31004)
+render traefik "${port[b]}" 31012 "$sock" "$work/b.cfg"
+render portainer-readonly "${port[c]}" 31013 "$sock" "$work/c.cfg"
+passthrough "${port[a]}" "$sock" > "$work/a.cfg"
+passthrough "${port[l]}" "$sock" log > "$work/l.cfg"
+one_thread tests/fixtures/tecnativa-style.cfg "$work/d.cfg"
+
+declare -A hpid
+for c in a l b c; do
+  "${proxy_cpu[@]}" haproxy -db -f "$work/$c.cfg" >"$work/$c.log" 2>&1 & pids+=($!); hpid[$c]=$!
+done
+env PORT="${port[d]}" SOCKET_PATH="$sock" LOG_LEVEL=info EVENTS=1 PING=1 VERSION=1 CONTAINERS=1 \
+  "${proxy_cpu[@]}" haproxy -db -f "$work/d.cfg" >"$work/d.log" 2>&1 & pids+=($!); hpid[d]=$!
 sleep 1
 
-# wrk prints "Requests/sec: N" and, with --latency, "50% 1.23ms" style lines.
-to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000}}'; }
-measure() {
-  local out
-  out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency "http://127.0.0.1:$1/v1.41/containers/json")
-  local rps p50 p99 non2xx
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(awk '$1 == "50%" {print $2}' <<<"$out" | to_us)
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out" | to_us)
-  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  [ -z "$non2xx" ] || { echo "port $1 answered non-2xx: $non2xx" >&2; exit 1; }
-  echo "$rps $p50 $p99"
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-declare -A rps p50 p99
+declare -A rps cpu lat50 lat99
+configs="a l b c d"
 for r in $(seq "$rounds"); do
   # Alternate the order each round, so drift of the machine hits every config alike.
-  order="a b c d"; [ $((r % 2)) -eq 0 ] && order="d c b a"
-  for c in $order; do
-    port_var=port_$c
-    read -r x y z < <(measure "${!port_var}")
-    rps[$c]+="$x "; p50[$c]+="$y "; p99[$c]+="$z "
+  for c in $(round_order "$r" "$configs"); do
+    read -r u x < <(cpu_per_request "${hpid[$c]}" "${port[$c]}" "$conns")
+    rps[$c]+="$x "; cpu[$c]+="$u "
+    read -r _ _ y z < <(wrk_run "${port[$c]}" 1 1)
+    lat50[$c]+="$y "; lat99[$c]+="$z "
   done
 done
 
-med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
-base_rps=$(med "${rps[a]}"); base_p50=$(med "${p50[a]}"); base_p99=$(med "${p99[a]}")
+name() {
+  case $1 in
+    a) echo "(a) pass-through, no rules, no log";; l) echo "(a') pass-through, logging on";;
+    b) echo "(b) rendered traefik";; c) echo "(c) rendered portainer-readonly";;
+    d) echo "(d) Tecnativa semantics";; pa) echo "(a) pass-through to podman";;
+    pb) echo "(b) rendered traefik to podman";;
+  esac
+}
 echo
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  machine: $(nproc) cores, $(uname -m), $(haproxy -v | sed -n 1p | awk '{print "HAProxy", $3}'), nginx $(nginx -v 2>&1 | sed 's|.*/||')"
-echo "wrk: $rounds rounds x ${seconds}s, 2 threads, $conns connections, GET /v1.41/containers/json; medians over rounds"
-printf '%-34s %12s %8s %10s %10s %12s %12s\n' config req/s ratio p50_us p99_us p50_added p99_added
-for c in a b c d; do
-  case $c in a) name="(a) pass-through, no rules";; b) name="(b) rendered traefik";; c) name="(c) rendered portainer-readonly";; d) name="(d) Tecnativa semantics";; esac
-  r=$(med "${rps[$c]}"); l50=$(med "${p50[$c]}"); l99=$(med "${p99[$c]}")
-  awk -v n="$name" -v r="$r" -v b="$base_rps" -v l50="$l50" -v l99="$l99" -v b50="$base_p50" -v b99="$base_p99" \
-    'BEGIN {printf "%-34s %12.0f %8.3f %10.0f %10.0f %12.0f %12.0f\n", n, r, r/b, l50, l99, l50-b50, l99-b99}'
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ)  machine: $(nproc) cores, $(uname -m), $(haproxy -v | sed -n 1p | awk '{print "HAProxy", $3}'), nginx $(nginx -v 2>&1 | sed 's|.*/||'), pinned: $pinned"
+echo "wrk: $rounds rounds x ${seconds}s, GET /v1.41/containers/json; medians over rounds"
+echo
+echo "throughput, 1 wrk thread, $conns connections (ratios: to (a) in the same round, median):"
+printf '%-38s %9s %7s %11s %9s\n' config req/s ratio cpu_us/req cpu_ratio
+for c in $configs; do
+  awk -v n="$(name $c)" -v r="$(median <<<"${rps[$c]}")" -v q="$(paired ratio "${rps[$c]}" "${rps[a]}")" \
+    -v u="$(median <<<"${cpu[$c]}")" -v uq="$(paired ratio "${cpu[$c]}" "${cpu[a]}")" \
+    'BEGIN {printf "%-38s %9.0f %7.3f %11.2f %9.3f\n", n, r, q, u, uq}'
 done
-echo "log lines written: (b) $(grep -c rule= "$work/b.log" || true), (c) $(grep -c rule= "$work/c.log" || true)"
+echo
+echo "latency, 1 connection, one request at a time (added: over (a) in the same round, median):"
+printf '%-38s %8s %8s %10s %10s  %s\n' config p50_us p99_us p50_added p99_added "p99_us per round"
+for c in $configs; do
+  awk -v n="$(name $c)" -v l50="$(median <<<"${lat50[$c]}")" -v l99="$(median <<<"${lat99[$c]}")" \
+    -v a50="$(paired diff "${lat50[$c]}" "${lat50[a]}")" -v a99="$(paired diff "${lat99[$c]}" "${lat99[a]}")" \
+    -v each="${lat99[$c]}" \
+    'BEGIN {printf "%-38s %8.0f %8.0f %10.0f %10.0f  %s\n", n, l50, l99, a50, a99, each}'
+done
+echo "log lines written: (a') $(grep -c rule= "$work/l.log" || true), (b) $(grep -c rule= "$work/b.log" || true), (c) $(grep -c rule= "$work/c.log" || true)"
+
+if [ "${SPG_BENCH_PODMAN:-1}" = 0 ] || ! command -v podman >/dev/null; then exit 0; fi
+podman_sock=$work/podman.sock
+podman system service --time=0 "unix://$podman_sock" >/dev/null 2>&1 & pids+=($!)
+for _ in $(seq 50); do [ -S "$podman_sock" ] && break; sleep 0.1; done
+render traefik 31022 31032 "$podman_sock" "$work/pb.cfg"
+passthrough 31021 "$podman_sock" > "$work/pa.cfg"
+declare -A pport=([pa]=31021 [pb]=31022)
+for c in pa pb; do haproxy -db -f "$work/$c.cfg" >"$work/$c.log" 2>&1 & pids+=($!); done
+sleep 1
+load_cpu=()
+for r in $(seq "$rounds"); do
+  for c in $(round_order "$r" "pa pb"); do
+    read -r x _ y z < <(wrk_run "${pport[$c]}" 2 8)
+    rps[$c]+="$x "; lat50[$c]+="$y "; lat99[$c]+="$z "
+  done
+done
+echo
+echo "real daemon: $(podman --version), unpinned, 2 wrk threads, 8 connections:"
+printf '%-38s %9s %7s %8s %8s %10s %10s\n' config req/s ratio p50_us p99_us p50_added p99_added
+for c in pa pb; do
+  awk -v n="$(name $c)" -v r="$(median <<<"${rps[$c]}")" -v q="$(paired ratio "${rps[$c]}" "${rps[pa]}")" \
+    -v l50="$(median <<<"${lat50[$c]}")" -v l99="$(median <<<"${lat99[$c]}")" \
+    -v a50="$(paired diff "${lat50[$c]}" "${lat50[pa]}")" -v a99="$(paired diff "${lat99[$c]}" "${lat99[pa]}")" \
+    'BEGIN {printf "%-38s %9.0f %7.3f %8.0f %8.0f %10.0f %10.0f\n", n, r, q, l50, l99, a50, a99}'
+done
