@@ -1,6 +1,7 @@
-# Shared by the proxy benchmarks (sourced, not run): the nginx backend, pinning, wrk runs and
-# the statistics. The caller sets `seconds` and `work` (a temporary directory it removes) and
-# appends the pids it starts to `pids`.
+# Shared by the proxy benchmarks (sourced, not run): the set-up, pinning, wrk runs and the
+# statistics. Sourcing it builds the release binary (`bin`), makes a temporary directory (`work`)
+# and starts nginx on a unix socket in it (`sock`); on exit every pid the caller appends to
+# `pids` is killed and `work` removed. The caller sets `seconds` before calling wrk_run.
 
 for tool in haproxy nginx wrk taskset; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: run bash .ci/setup" >&2; exit 1; }
@@ -11,10 +12,16 @@ done
 if [ "$(nproc)" -ge 2 ]; then proxy_cpu=(taskset -c 1); load_cpu=(taskset -c 0); pinned=yes
 else proxy_cpu=(); load_cpu=(); pinned=no; fi
 
-# nginx on a unix socket answering `[]`, the fastest stand-in for the daemon. Sets `sock`.
-start_nginx() {
-  sock=$work/nginx.sock
-  cat > "$work/nginx.conf" <<NGINX
+cargo build --release --quiet
+bin=target/release/sockproxy-gen
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# nginx on a unix socket answering `[]`, the fastest stand-in for the daemon.
+sock=$work/nginx.sock
+cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
@@ -28,8 +35,7 @@ http {
   }
 }
 NGINX
-  "${load_cpu[@]}" nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
-}
+"${load_cpu[@]}" nginx -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
 
 # One thread per HAProxy, so every config gets the same single core. $1 config in, $2 out.
 one_thread() { sed 's/^global$/global\n    nbthread 1/' "$1" > "$2"; grep -q 'nbthread 1' "$2"; }

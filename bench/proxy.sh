@@ -27,13 +27,6 @@ rounds=${1:-5}
 seconds=${2:-5}
 conns=${3:-32}
 source bench/lib.sh
-cargo build --release --quiet
-bin=target/release/sockproxy-gen
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-start_nginx
 
 passthrough() { # $1 port, $2 backend socket, $3 "log" for the rendered configs' logging
   local log_global="" log_defaults="" log_format=""

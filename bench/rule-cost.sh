@@ -12,14 +12,8 @@ rounds=${1:-5}
 seconds=${2:-3}
 copies=${3:-100}
 source bench/lib.sh
-cargo build --release --quiet
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-start_nginx
 
-target/release/sockproxy-gen render --preset traefik --listen 127.0.0.1 --port 31101 \
+"$bin" render --preset traefik --listen 127.0.0.1 --port 31101 \
   --health 127.0.0.1:31111 --socket "$sock" -o "$work/rendered.cfg" 2>/dev/null
 one_thread "$work/rendered.cfg" "$work/base.cfg"
 
