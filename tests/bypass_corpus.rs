@@ -4,7 +4,7 @@
 //! outside the client's policy would run, if anything design.md says to refuse got through, or
 //! if any legitimate request of the policy was denied.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

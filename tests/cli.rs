@@ -3,19 +3,9 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn cli() -> Command {
-    Command::cargo_bin("sockproxy-gen").unwrap()
-}
-
-fn snapshot(name: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!(name, text));
-}
+use crate::common::{cli, snapshot};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

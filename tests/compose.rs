@@ -3,17 +3,12 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::common;
 use predicates::prelude::*;
 use sockproxy_gen::preset;
 
 fn compose_yaml(args: &[&str]) -> String {
-    let out = Command::cargo_bin("sockproxy-gen")
-        .unwrap()
-        .arg("compose")
-        .args(args)
-        .assert()
-        .success();
+    let out = common::cli().arg("compose").args(args).assert().success();
     String::from_utf8(out.get_output().stdout.clone()).unwrap()
 }
 
@@ -71,9 +66,6 @@ fn cases() -> Vec<(String, Vec<String>)> {
 
 #[test]
 fn every_output_validates_with_docker_compose_and_is_snapshotted() {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
     let mut checked = 0;
     let cases = cases();
     let mut names: Vec<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
@@ -84,7 +76,7 @@ fn every_output_validates_with_docker_compose_and_is_snapshotted() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let name = name.as_str();
         let yaml = compose_yaml(&args);
-        settings.bind(|| insta::assert_snapshot!(format!("compose-{name}"), &yaml));
+        common::snapshot(&format!("compose-{name}"), &yaml);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("compose.yaml");
         std::fs::write(&file, &yaml).unwrap();
@@ -156,23 +148,23 @@ fn client_side_and_placement() {
 
 #[test]
 fn bad_compose_input() {
-    let mut c = Command::cargo_bin("sockproxy-gen").unwrap();
+    let mut c = common::cli();
     c.args(["compose", "--preset", "traefik", "--swarm", "--publish"])
         .assert()
         .code(64)
         .stderr(predicate::str::contains("--publish with --swarm"));
-    let mut c = Command::cargo_bin("sockproxy-gen").unwrap();
+    let mut c = common::cli();
     c.args(["compose", "--preset", "traefik", "--service", "my proxy"])
         .assert()
         .code(64);
-    let mut c = Command::cargo_bin("sockproxy-gen").unwrap();
+    let mut c = common::cli();
     c.args(["compose", "--preset", "treafik"])
         .assert()
         .code(64)
         .stderr(predicate::str::contains("did you mean `traefik`?"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("compose.yaml");
-    let mut c = Command::cargo_bin("sockproxy-gen").unwrap();
+    let mut c = common::cli();
     c.args([
         "compose",
         "--preset",

@@ -1,7 +1,7 @@
 //! End to end on each HAProxy version: the rendered traefik config in front of a real
 //! Docker-API daemon (`podman system service`), driven by the `docker` CLI and by docker-py.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -5,11 +5,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::common;
 use predicates::prelude::*;
 
-fn cli() -> Command {
-    let mut c = Command::cargo_bin("sockproxy-gen").unwrap();
+fn cli() -> assert_cmd::Command {
+    let mut c = common::cli();
     // Discovery must only find what a test sets up.
     c.env_remove("DOCKER_HOST").env_remove("XDG_RUNTIME_DIR");
     c

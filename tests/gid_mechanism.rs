@@ -3,7 +3,7 @@
 //! podman; the docker CLI works through it. Without the group, requests get 503 and /healthz
 //! reports the socket down.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,21 +2,15 @@
 //! bad input exits 2 with file:line, suppressions work, and the set of codes is pinned.
 //! (The evaluator's correctness against real HAProxy is tests/lint_differential.rs.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use sockproxy_gen::lint::{format, Code};
 
 fn lint(args: &[&str]) -> Output {
-    Command::cargo_bin("sockproxy-gen")
-        .unwrap()
-        .arg("lint")
-        .args(args)
-        .output()
-        .unwrap()
+    common::cli().arg("lint").args(args).output().unwrap()
 }
 
 fn out(o: &Output) -> String {
@@ -25,12 +19,6 @@ fn out(o: &Output) -> String {
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(name, text);
-    });
 }
 
 const TECNATIVA_ENV: &[&str] = &[
@@ -169,8 +157,7 @@ fn fixtures_in_every_format() {
         for fmt in ["text", "json", "sarif", "github"] {
             let mut a = args.clone();
             a.extend(["--format", fmt]);
-            let o = Command::cargo_bin("sockproxy-gen")
-                .unwrap()
+            let o = common::cli()
                 .current_dir(root)
                 .arg("lint")
                 .args(&a)
@@ -185,7 +172,7 @@ fn fixtures_in_every_format() {
             if fmt == "json" || fmt == "sarif" {
                 serde_json::from_str::<serde_json::Value>(&text).expect("valid JSON");
             }
-            snapshot(&format!("lint-{name}-{fmt}"), &text);
+            common::snapshot(&format!("lint-{name}-{fmt}"), &text);
         }
     }
 }
@@ -366,7 +353,7 @@ fn codes_are_pinned_and_documented() {
             )
         })
         .collect();
-    snapshot("lint-codes", &listing);
+    common::snapshot("lint-codes", &listing);
     let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md"))
         .expect("docs/rules.md");
     assert_eq!(
@@ -374,17 +361,12 @@ fn codes_are_pinned_and_documented() {
         format::rules_page(),
         "docs/rules.md is stale: run `cargo run -- explain --all > docs/rules.md`"
     );
-    let o = Command::cargo_bin("sockproxy-gen")
-        .unwrap()
+    let o = common::cli()
         .args(["explain", "over-grant"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0));
     assert!(out(&o).contains("**over-grant** (SPG101"));
-    let o = Command::cargo_bin("sockproxy-gen")
-        .unwrap()
-        .args(["explain", "SPG999"])
-        .output()
-        .unwrap();
+    let o = common::cli().args(["explain", "SPG999"]).output().unwrap();
     assert_eq!(o.status.code(), Some(64));
 }

@@ -4,7 +4,7 @@
 //! sets, and hand-written fixtures in common styles. Requests: every catalog route with version
 //! prefixes, and the bypass corpus.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -35,7 +35,6 @@ fn catalog_corpus(catalog: &Catalog) -> Vec<Probe> {
                 headers: Vec::new(),
                 kind: "catalog",
                 must_refuse: false,
-                base_route: r.id.0,
             });
         }
     }

@@ -2,7 +2,7 @@
 //! cover: hijacked connections (exec start answers 101, then bytes flow both ways, the
 //! HAProxy 3.0 trap of T#132), /healthz following the socket's state, JSON log lines.
 
-mod common;
+use crate::common;
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;

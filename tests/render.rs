@@ -1,7 +1,7 @@
 //! Rendered configs: insta snapshots for every preset and several flag sets, and `haproxy -c`
 //! with warnings fatal on HAProxy 2.6, 3.0 and 3.2.
 
-mod common;
+use crate::common;
 
 use sockproxy_gen::policy::PolicyInputs;
 use sockproxy_gen::preset;
@@ -141,14 +141,9 @@ fn flag_sets() -> Vec<(&'static str, &'static [&'static str])> {
 
 #[test]
 fn snapshots_of_every_preset_and_flag_set() {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| {
-        for (name, text) in all_configs() {
-            insta::assert_snapshot!(format!("render-{name}"), text);
-        }
-    });
+    for (name, text) in all_configs() {
+        common::snapshot(&format!("render-{name}"), &text);
+    }
 }
 
 #[test]

@@ -3,14 +3,13 @@
 //! Every test here only sends verify's probes, which are harmless, so they may run side by side;
 //! the safety test proves that claim by comparing podman's state before and after.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Output;
 
-use assert_cmd::Command;
 use common::podman::{ensure_image, podman, start_podman, IMAGE};
 use common::{Haproxy, Running, WorkDir};
 use serde_json::Value;
@@ -53,12 +52,7 @@ impl Lab {
 }
 
 fn verify(args: &[&str]) -> Output {
-    Command::cargo_bin("sockproxy-gen")
-        .unwrap()
-        .arg("verify")
-        .args(args)
-        .output()
-        .unwrap()
+    common::cli().arg("verify").args(args).output().unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -400,9 +394,7 @@ fn markdown_report() {
     assert!(date.is_match(&text), "{text}");
     let text = date.replace(&text, "| Date | [date] |");
     let text = text.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:[port]");
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!("verify-report-traefik", text);
-    });
+    common::snapshot("verify-report-traefik", &text);
 }
 
 /// A server on a free port that answers every connection with `answer` (or nothing).

@@ -14,8 +14,6 @@ pub struct Probe {
     /// Design.md section 3 says the proxy refuses this whatever the policy (lower-case methods,
     /// non-canonical paths, double encoding, h2c, gRPC, HEAD on GET-only routes).
     pub must_refuse: bool,
-    /// The catalog route this probe was derived from (for upgrade checks).
-    pub base_route: usize,
 }
 
 impl Probe {
@@ -51,7 +49,6 @@ pub fn legitimate(catalog: &Catalog, client: &ClientPolicy) -> Vec<Probe> {
                 headers,
                 kind: "legitimate",
                 must_refuse: false,
-                base_route: r.id.0,
             });
         }
     }
@@ -105,7 +102,6 @@ pub fn attacks(catalog: &Catalog) -> Vec<Probe> {
                     .collect(),
                 kind,
                 must_refuse,
-                base_route: r.id.0,
             });
         };
         // Methods: every one on every path, swapped, lower and mixed case, unknown.

@@ -1,6 +1,5 @@
 //! Real components for the tests: HAProxy 2.6 (host), 3.0 and 3.2 (Debian chroots), podman.
 //! `.ci/run` installs them; a missing one fails the test with what to run, never skips it.
-#![allow(dead_code)]
 
 pub mod backend;
 pub mod corpus;
@@ -16,6 +15,19 @@ use std::time::{Duration, Instant};
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::policy::{Policy, PolicyInputs};
 use sockproxy_gen::render::{self, Listen, RenderInputs, RenderOptions};
+
+/// The built `sockproxy-gen` binary, ready for arguments.
+pub fn cli() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("sockproxy-gen").expect("the binary is built with the tests")
+}
+
+/// The one snapshot helper: every snapshot is `snapshots/NAME.snap`, named by the test, not by
+/// the module it sits in.
+pub fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
 
 /// Where `.ci/setup` puts the Debian chroots with newer HAProxy lines (`SPG_CHROOT_BASE`
 /// overrides it, for the tests and `.ci/setup` alike).
