@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CLI timings (design.md section 8): `render` per process, and `lint` over N generated configs
+# CLI timings (docs/design.md section 8): `render` per process, and `lint` over N generated configs
 # (files per second, peak memory for 100 and N files, so a growth with N shows).
 #
 # Usage: bash bench/cli.sh [RENDERS] [FILES]   (defaults 200, 1000)

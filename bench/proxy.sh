@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proxy overhead benchmark (design.md section 8), one run on one machine.
+# Proxy overhead benchmark (docs/design.md section 8), one run on one machine.
 #
 # nginx on a unix socket answers `[]`. HAProxy runs
 #   (a)  a pass-through config: no rules, no logging (the reference),

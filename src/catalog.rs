@@ -449,6 +449,19 @@ impl Catalog {
         s.dedup();
         s
     }
+
+    /// The section called `name` (any case), or an error with the closest section.
+    pub fn section(&self, name: &str) -> Result<&str, crate::Error> {
+        let sections = self.sections();
+        if let Some(s) = sections.iter().find(|s| s.eq_ignore_ascii_case(name)) {
+            return Ok(s);
+        }
+        Err(crate::Error::UnknownSection {
+            name: name.to_string(),
+            suggestion: crate::suggest::closest(name, sections.iter().copied()),
+            sections: sections.iter().map(|s| s.to_string()).collect(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -115,6 +115,15 @@ pub fn compose(
             "--publish with --swarm: Swarm publishes through its ingress on every interface, not on loopback; attach the clients to the overlay network instead".into(),
         ));
     }
+    // The ports the rendered config listens on, with the default health frontend it mounts.
+    let names: Vec<&str> = policy.clients.iter().map(|c| c.name.as_str()).collect();
+    crate::render::check_listeners(
+        &crate::render::RenderOptions {
+            port: options.port,
+            ..Default::default()
+        },
+        &names,
+    )?;
     let mut clients = Vec::new();
     for (index, client) in policy.clients.iter().enumerate() {
         let port = crate::render::client_port(options.port, index, &client.name)?;

@@ -79,40 +79,110 @@ pub struct FlagPolicy {
     pub settings: FlagSettings,
 }
 
-/// Reads a `.env`-style file: `KEY=VAL`, `export KEY=VAL`, comments, blank lines, quoted values.
-pub fn read_env_file(path: &Path) -> Result<Vec<FlagValue>> {
+/// What an env file gives the flags: the flag values, and notes about everything else in it.
+pub struct EnvFlags {
+    pub values: Vec<FlagValue>,
+    pub notices: Vec<Notice>,
+}
+
+/// Variables of sockproxy-gen's own (`sockproxy-gen env` writes them): ignored without a note.
+const OWN_VARIABLES: &[&str] = &["PGID_DOCKER_SOCKET"];
+
+/// Whether `value` reads as an on/off switch (what a mistyped flag would hold).
+fn switch_like(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "0" | "1" | "true" | "false" | "yes" | "no" | "on" | "off"
+    )
+}
+
+/// The flag `name` is a near miss of: Damerau-Levenshtein distance (case aside) up to 1 for
+/// flags of up to 6 characters, up to 2 for longer ones. Permission flags only count when the
+/// value is a switch (0/1/true/...), so the app's `PORT=8080` or `HOST=db` is not taken for
+/// POST; the settings with free values (LOG_LEVEL, SOCKET_PATH) count whatever the value.
+fn near_miss(name: &str, value: &str, known: &[String]) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    known
+        .iter()
+        .filter(|k| switch_like(value) || matches!(k.as_str(), "LOG_LEVEL" | "SOCKET_PATH"))
+        .map(|k| (strsim::damerau_levenshtein(&upper, k), k))
+        .filter(|(d, k)| *d <= if k.len() <= 6 { 1 } else { 2 })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.clone())
+}
+
+/// Reads a `.env` file for flags, with Docker Compose's syntax (see [`crate::dotenv`]); `lookup`
+/// is the environment it interpolates from. The file may hold the app's other variables too:
+/// they are ignored, with a note naming them (never their values, which may be secrets). A
+/// near miss of a flag name (`IAMGES=1`) is an [`Error::UnknownFlag`] at its line.
+pub fn read_env_file(
+    catalog: &Catalog,
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<EnvFlags> {
     let text = crate::input::read_text(path, "the env file", "")?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let location = Location {
-            file: path.to_path_buf(),
-            line: i + 1,
-            column: None,
-        };
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((name, value)) = line.split_once('=') else {
-            return Err(Error::Malformed {
-                location,
-                message: format!("expected KEY=VAL, found `{line}`"),
+    // Lenient: an interpolation error in another variable is not ours to fail on.
+    let mut env = crate::dotenv::parse_lenient(&text, path, lookup)?;
+    let mut errors = std::mem::take(&mut env.errors);
+    let known = known_names(catalog);
+    let mut values = Vec::new();
+    let mut ignored = Vec::new();
+    let mut notices = Vec::new();
+    let at = |line: usize| Location {
+        file: path.to_path_buf(),
+        line,
+        column: None,
+    };
+    for entry in env.effective() {
+        if known.contains(&entry.key) {
+            if let Some(i) = errors.iter().position(
+                |e| matches!(e, Error::Malformed { location, .. } if location.line == entry.line),
+            ) {
+                return Err(errors.swap_remove(i));
+            }
+            values.push(FlagValue {
+                name: entry.key.clone(),
+                value: entry.value.clone(),
+                location: Some(at(entry.line)),
             });
-        };
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-            .unwrap_or(value);
-        out.push(FlagValue {
-            name: name.trim().to_string(),
-            value: value.to_string(),
-            location: Some(location),
-        });
+        } else if let Some(flag) = near_miss(&entry.key, &entry.value, &known) {
+            return Err(Error::UnknownFlag {
+                name: entry.key.clone(),
+                suggestion: Some(flag),
+                location: Some(at(entry.line)),
+            });
+        } else if !OWN_VARIABLES.contains(&entry.key.as_str()) {
+            ignored.push(entry.key.clone());
+        }
     }
-    Ok(out)
+    let flag_lines: Vec<usize> = values
+        .iter()
+        .filter_map(|v| Some(v.location.as_ref()?.line))
+        .collect();
+    for unset in &env.unset {
+        if unset.bare && known.contains(&unset.name) {
+            notices.push(Notice::info(format!(
+                "{}: {} is not set: the bare name takes its value from the environment, where it is missing",
+                at(unset.line),
+                unset.name
+            )));
+        } else if !unset.bare && flag_lines.contains(&unset.line) {
+            notices.push(Notice::warning(format!(
+                "{}: ${} is not set, so it reads as an empty string (as in Compose); set it, or give a default: ${{{}:-0}}",
+                at(unset.line),
+                unset.name,
+                unset.name
+            )));
+        }
+    }
+    if !ignored.is_empty() {
+        notices.push(Notice::info(format!(
+            "{}: not flags, so ignored: {}",
+            path.display(),
+            ignored.join(", ")
+        )));
+    }
+    Ok(EnvFlags { values, notices })
 }
 
 fn parse_bool(flag: &FlagValue, notices: &mut Vec<Notice>) -> Result<bool> {
@@ -182,6 +252,7 @@ pub fn policy_from_flags(catalog: &Catalog, values: &[FlagValue]) -> Result<Flag
     let mut client = ClientPolicy::new(
         "env-flags",
         "Tecnativa-style env flags (sockproxy-gen semantics)",
+        crate::policy::ClientOrigin::Flags,
     );
     let mut opened_by_method: Vec<(&str, Vec<String>)> = Vec::new();
     let mut dropped_h2c = Vec::new();

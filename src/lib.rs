@@ -14,14 +14,15 @@ pub mod dotenv;
 pub mod error;
 pub mod flags;
 pub mod input;
+pub mod interpolate;
 pub mod lint;
 pub mod output;
 pub mod policy;
 pub mod preset;
 pub mod render;
 pub mod socket;
-pub mod suggest;
-pub mod template;
+mod suggest;
+mod template;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -5,7 +5,9 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let args = cli::args::Cli::parse();
-    let code = cli::commands::run(args);
+    let code = match cli::args::Cli::try_parse() {
+        Ok(args) => cli::commands::run(args),
+        Err(e) => cli::printing::usage(&e),
+    };
     std::process::ExitCode::from(code as u8)
 }

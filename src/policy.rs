@@ -30,15 +30,67 @@ pub struct ClientPolicy {
     /// The client's side of a compose file, when its preset says.
     #[serde(skip)]
     pub compose: Option<crate::preset::ComposeHint>,
+    /// Where the grants come from: it decides how a user widens them on purpose.
+    pub origin: ClientOrigin,
+}
+
+/// The source of one client's grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "from")]
+pub enum ClientOrigin {
+    /// A built-in preset, by name.
+    Preset(String),
+    /// A preset file of the user's.
+    PresetFile(PathBuf),
+    /// Tecnativa-style flags (`--flag`, `--env-file`).
+    Flags,
+    /// Several clients merged on purpose (`--merge`), by name.
+    Merged(Vec<String>),
+}
+
+impl ClientOrigin {
+    /// How to allow one more route for this client on purpose: the last sentence of a denial.
+    /// It ends up inside HAProxy's single-quoted log-format string and a JSON string, so a
+    /// file name with anything but `[A-Za-z0-9._/-]` is not quoted in it.
+    pub fn widen_hint(&self) -> String {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b))
+        };
+        match self {
+            ClientOrigin::Preset(name) => format!(
+                "To allow it on purpose, copy the preset (sockproxy-gen presets show {name} --yaml > {name}.yaml), add the route to its grants and render with --preset-file {name}.yaml in place of --preset {name}"
+            ),
+            ClientOrigin::PresetFile(path) => {
+                let path = path.to_string_lossy();
+                if plain(&path) {
+                    format!("To allow it on purpose, add the route to the grants of {path} and render again")
+                } else {
+                    "To allow it on purpose, add the route to the grants of the preset file of this client and render again".into()
+                }
+            }
+            ClientOrigin::Flags => "To allow it on purpose, set the flag of its section (sockproxy-gen routes shows the flag of every route) and render again, or move to a preset file (sockproxy-gen presets)".into(),
+            ClientOrigin::Merged(names) => format!(
+                "These clients share one policy on purpose (--merge: {}); to allow it, add the route to one of their presets or preset files and render again",
+                names.join(", ")
+            ),
+        }
+    }
 }
 
 impl ClientPolicy {
-    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        origin: ClientOrigin,
+    ) -> Self {
         ClientPolicy {
             name: name.into(),
             description: description.into(),
             grants: Vec::new(),
             compose: None,
+            origin,
         }
     }
 
@@ -164,7 +216,17 @@ impl Policy {
             .collect()
     }
 
+    /// Builds the policy; env files interpolate from the process environment, as Compose does.
     pub fn build(catalog: &Catalog, inputs: &PolicyInputs) -> Result<Policy> {
+        Policy::build_with_env(catalog, inputs, &|k| std::env::var(k).ok())
+    }
+
+    /// Like [`Policy::build`], with `lookup` as the environment env files interpolate from.
+    pub fn build_with_env(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Policy> {
         if inputs.is_empty() {
             return Err(Error::Invalid(
                 "no policy given: pass --preset NAME (see `sockproxy-gen presets`), --preset-file FILE, --flag KEY=VAL or --env-file FILE".into(),
@@ -173,16 +235,24 @@ impl Policy {
         let mut clients = Vec::new();
         let mut notices = Vec::new();
         for name in &inputs.presets {
-            clients.push(preset::load_builtin(catalog, name)?.into_client());
+            clients.push(
+                preset::load_builtin(catalog, name)?
+                    .into_client(ClientOrigin::Preset(name.clone())),
+            );
         }
         for path in &inputs.preset_files {
-            clients.push(preset::load_file(catalog, path)?.into_client());
+            clients.push(
+                preset::load_file(catalog, path)?
+                    .into_client(ClientOrigin::PresetFile(path.clone())),
+            );
         }
         let mut flag_settings = FlagSettings::default();
         if !inputs.env_files.is_empty() || !inputs.flags.is_empty() {
             let mut values: Vec<FlagValue> = Vec::new();
             for path in &inputs.env_files {
-                values.extend(flags::read_env_file(path)?);
+                let read = flags::read_env_file(catalog, path, lookup)?;
+                values.extend(read.values);
+                notices.extend(read.notices);
             }
             for raw in &inputs.flags {
                 values.push(FlagValue::from_cli(raw)?);
@@ -206,16 +276,11 @@ impl Policy {
                 .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join("_");
+            let names: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
             let mut merged = ClientPolicy::new(
                 name,
-                format!(
-                    "merged on purpose: {}",
-                    clients
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                format!("merged on purpose: {}", names.join(", ")),
+                ClientOrigin::Merged(names),
             );
             for c in &clients {
                 for g in &c.grants {
@@ -277,4 +342,28 @@ fn dangerous_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> 
             dangerous.join(", ")
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientOrigin;
+
+    /// A hint is written inside HAProxy's single-quoted log-format string and a JSON string.
+    #[test]
+    fn widen_hints_need_no_quoting() {
+        let origins = [
+            ClientOrigin::Preset("traefik".into()),
+            ClientOrigin::PresetFile("deploy/my-proxy.yaml".into()),
+            ClientOrigin::PresetFile("it's \"mine\" 100%.yaml".into()),
+            ClientOrigin::Flags,
+            ClientOrigin::Merged(vec!["traefik".into(), "homepage".into()]),
+        ];
+        for origin in origins {
+            let hint = origin.widen_hint();
+            assert!(!hint.contains(['\'', '"', '%', '\\']), "{origin:?}: {hint}");
+        }
+        assert!(ClientOrigin::PresetFile("deploy/my-proxy.yaml".into())
+            .widen_hint()
+            .contains("deploy/my-proxy.yaml"));
+    }
 }

@@ -104,8 +104,8 @@ pub struct Preset {
 }
 
 impl Preset {
-    pub fn into_client(self) -> ClientPolicy {
-        let mut c = ClientPolicy::new(self.name, self.description);
+    pub fn into_client(self, origin: crate::policy::ClientOrigin) -> ClientPolicy {
+        let mut c = ClientPolicy::new(self.name, self.description, origin);
         c.compose = self.compose;
         for g in self.grants {
             c.grant(g.route, g.reason);

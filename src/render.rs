@@ -1,7 +1,7 @@
 //! Render a [`Policy`] as haproxy.cfg (templates/haproxy.cfg.j2).
 //!
 //! The template holds the config's shape; this module decides what goes in it: which rules, in
-//! which order, matched how. The guarantees are listed in design.md section 3.
+//! which order, matched how. The guarantees are listed in docs/design.md section 3.
 
 use std::path::PathBuf;
 
@@ -96,7 +96,8 @@ struct ClientView {
     rules: Vec<RuleView>,
     hijack_tokens: Vec<String>,
     stream_tokens: Vec<String>,
-    example_preset: String,
+    /// How to allow a denied route on purpose, for this client's source.
+    widen_hint: String,
 }
 
 #[derive(Serialize)]
@@ -160,6 +161,122 @@ fn check_path_word(what: &str, value: &str) -> Result<()> {
         return Err(Error::Invalid(format!(
             "{what} `{value}` must be non-empty and contain no spaces, quotes or `#` (it is written into haproxy.cfg unquoted)"
         )));
+    }
+    Ok(())
+}
+
+/// Splits `ADDR:PORT` (`[v6]:PORT` for IPv6) of the health frontend.
+fn health_address(health: &str) -> Result<(&str, u16)> {
+    let bad = |why: &str| {
+        Error::Invalid(format!(
+            "--health {health}: {why}; give ADDR:PORT, for example {DEFAULT_HEALTH} or [::1]:8404"
+        ))
+    };
+    let (address, port) = health
+        .rsplit_once(':')
+        .ok_or_else(|| bad("the port is missing"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| bad(&format!("`{port}` is not a port number")))?;
+    if port == 0 {
+        return Err(bad("port 0 would bind a random port"));
+    }
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    if address.is_empty() || (address.contains(':') && !health.starts_with('[')) {
+        return Err(bad(
+            "the address is missing or an IPv6 address lacks its brackets",
+        ));
+    }
+    Ok((address, port))
+}
+
+/// What one `bind` line listens on, for the check that no two of them overlap.
+struct Listener {
+    what: String,
+    /// `None`: a unix socket.
+    port: Option<u16>,
+    /// The address or path; `None` for TCP on every interface.
+    address: Option<String>,
+}
+
+impl Listener {
+    /// Whether both bind the same address and port (or path). Two TCP listeners overlap when the
+    /// ports are equal unless both are different IP literals: HAProxy binds with SO_REUSEPORT,
+    /// so an overlap starts without an error and the kernel hands connections to either.
+    fn overlaps(&self, other: &Listener) -> bool {
+        match (self.port, other.port) {
+            (None, None) => self.address == other.address,
+            (Some(a), Some(b)) if a == b => match (&self.address, &other.address) {
+                (Some(x), Some(y)) => {
+                    x == y
+                        || x.parse::<std::net::IpAddr>().is_err()
+                        || y.parse::<std::net::IpAddr>().is_err()
+                        || x.parse::<std::net::IpAddr>()
+                            .ok()
+                            .is_some_and(|ip| ip.is_unspecified())
+                        || y.parse::<std::net::IpAddr>()
+                            .ok()
+                            .is_some_and(|ip| ip.is_unspecified())
+                }
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Refuses options HAProxy would reject or that would misbehave, before anything is written:
+/// port 0, a health address without a port, two listeners on one address and port (or one
+/// path), and a unix listener on the Docker socket itself (binding would replace the socket).
+pub fn check_listeners(options: &RenderOptions, clients: &[&str]) -> Result<()> {
+    if options.port == 0 && !matches!(options.listen, Listen::Unix { .. }) {
+        return Err(Error::Invalid(
+            "--port 0 would bind a random port that no client knows; give a port from 1 to 65535"
+                .into(),
+        ));
+    }
+    let (health, health_port) = health_address(&options.health)?;
+    let mut listeners = vec![Listener {
+        what: format!("the health frontend (--health {})", options.health),
+        port: Some(health_port),
+        address: Some(health.to_string()),
+    }];
+    for (index, client) in clients.iter().enumerate() {
+        let port = client_port(options.port, index, client)?;
+        let (port, address) = match &options.listen {
+            Listen::All | Listen::Ipv4 => (Some(port), None),
+            Listen::Address { address } => (Some(port), Some(address.clone())),
+            Listen::Unix { path } => {
+                let path = path.to_string_lossy().replace("{client}", client);
+                if std::path::Path::new(&path) == options.socket {
+                    return Err(Error::Invalid(format!(
+                        "--unix {path} is the Docker socket itself (--socket): HAProxy would replace the daemon's socket with its own; listen on another path"
+                    )));
+                }
+                (None, Some(path))
+            }
+        };
+        listeners.push(Listener {
+            what: match port {
+                Some(p) => format!("client {client} (port {p})"),
+                None => format!("client {client}"),
+            },
+            port,
+            address,
+        });
+    }
+    for (i, a) in listeners.iter().enumerate() {
+        if let Some(b) = listeners[..i].iter().find(|b| b.overlaps(a)) {
+            let place = match (a.port, &a.address) {
+                (Some(p), _) => format!("port {p}"),
+                (None, Some(path)) => path.clone(),
+                (None, None) => String::new(),
+            };
+            return Err(Error::Invalid(format!(
+                "{} and {} would both listen on {place}: HAProxy starts anyway and the kernel hands each connection to either; give --port or --health another port",
+                b.what, a.what
+            )));
+        }
     }
     Ok(())
 }
@@ -247,15 +364,12 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
                 .filter(|r| r.traits.stream)
                 .map(allow_token)
                 .collect(),
-            example_preset: inputs
-                .policy
-                .presets
-                .iter()
-                .find(|p| **p == client.name)
-                .cloned()
-                .unwrap_or_else(|| "traefik".into()),
+            widen_hint: client.origin.widen_hint(),
         });
     }
+    // After the bind lines, whose own errors (a shared unix path without {client}) say more.
+    let names: Vec<&str> = policy.clients.iter().map(|c| c.name.as_str()).collect();
+    check_listeners(options, &names)?;
     let view = ConfigView {
         version: crate::VERSION,
         inputs_json: serde_json::to_string(inputs).expect("inputs serialise"),

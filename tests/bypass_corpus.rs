@@ -1,8 +1,8 @@
 //! The bypass corpus: thousands of crafted requests through real HAProxy (2.6, 3.0, 3.2) with
 //! the rendered config, to a recording backend. Every request that reached the backend is
 //! judged by the daemon's own routing rules (tests/common/daemon.rs): it fails if any handler
-//! outside the client's policy would run, if anything design.md says to refuse got through, or
-//! if any legitimate request of the policy was denied.
+//! outside the client's policy would run, if anything docs/design.md section 3 says to refuse
+//! got through, or if any legitimate request of the policy was denied.
 
 use crate::common;
 

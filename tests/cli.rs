@@ -5,21 +5,12 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::common::{cli, snapshot};
+use crate::common::{cli, dir_entries, snapshot};
 
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p.to_string_lossy().to_string()
-}
-
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -325,7 +316,7 @@ fn usage_errors() {
         ])
         .assert()
         .code(64);
-    cli().args(["render", "--bogus"]).assert().code(2);
+    cli().args(["render", "--bogus"]).assert().code(64);
 }
 
 #[test]
@@ -413,4 +404,110 @@ fn routes_lists_the_catalog() {
         .assert()
         .success()
         .stdout(predicate::str::contains("/exec/{name}/start"));
+}
+
+#[test]
+fn bash_completion_completes_subcommands_and_options() {
+    let script = cli().args(["completions", "bash"]).output().unwrap();
+    assert!(script.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sockproxy-gen.bash");
+    std::fs::write(&file, &script.stdout).unwrap();
+    // Load the script into a real bash and ask it to complete, as a shell does on TAB, with the
+    // function the script registers for the command.
+    let text = String::from_utf8_lossy(&script.stdout);
+    let function = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("complete -F "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the script registers a completion function");
+    // bash calls the function with the command, the word being completed and the one before.
+    let complete = |words: &str, cword: usize| -> String {
+        let list: Vec<&str> = words.split(' ').collect();
+        let (cur, prev) = (list[cword], list[cword - 1]);
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; COMP_LINE='{words}'; COMP_POINT=${{#COMP_LINE}}; {function} sockproxy-gen {cur} {prev}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                file.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let subcommands = complete("sockproxy-gen ren", 1);
+    assert_eq!(subcommands.trim(), "render", "{subcommands}");
+    let options = complete("sockproxy-gen render --pre", 2);
+    assert!(
+        options.lines().any(|l| l == "--preset") && options.lines().any(|l| l == "--preset-file"),
+        "{options}"
+    );
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = cli().args(["completions", shell]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("render") && text.contains("preset-file"),
+            "{shell}"
+        );
+    }
+}
+
+#[test]
+fn man_pages_render_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    cli()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for sub in [
+        "render", "compose", "env", "lint", "verify", "presets", "routes", "explain",
+    ] {
+        assert!(
+            pages.contains(&format!("sockproxy-gen-{sub}.1")),
+            "{pages:?}"
+        );
+    }
+    assert!(pages.contains(&"sockproxy-gen.1".to_string()));
+    for page in &pages {
+        // groff with every warning on, output discarded: the roff must be clean.
+        let out = std::process::Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww", "-z"])
+            .arg(dir.path().join(page))
+            .output()
+            .expect("groff (Debian groff-base, installed by .ci/setup)");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{page}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The page `man` prints is the main page, rendered as man shows it.
+    let printed = cli().arg("man").output().unwrap();
+    assert_eq!(
+        printed.stdout,
+        std::fs::read(dir.path().join("sockproxy-gen.1")).unwrap()
+    );
+    let shown = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8"])
+        .arg(dir.path().join("sockproxy-gen.1"))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    for word in ["render", "lint", "verify", "Exit codes", "64"] {
+        assert!(
+            shown.contains(word),
+            "{word} missing from the man page:\n{shown}"
+        );
+    }
 }

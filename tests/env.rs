@@ -2,48 +2,22 @@
 //! other byte. Real unix sockets, real file permissions (an unprivileged user via setpriv).
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
 
-use crate::common;
+use crate::common::{self, cli, docker_socket, env_command, path_arg};
 use predicates::prelude::*;
-
-fn cli() -> assert_cmd::Command {
-    let mut c = common::cli();
-    // Discovery must only find what a test sets up.
-    c.env_remove("DOCKER_HOST").env_remove("XDG_RUNTIME_DIR");
-    c
-}
-
-/// A listening unix socket owned by root:`gid`, mode 0660, like the Docker daemon's.
-fn socket(dir: &Path, gid: u32) -> (UnixListener, PathBuf) {
-    let path = dir.join("docker.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    std::os::unix::fs::chown(&path, Some(0), Some(gid)).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
-    (listener, path)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 #[test]
 fn merge_changes_only_that_line() {
     let dir = tempfile::tempdir().unwrap();
-    let (_l, sock) = socket(dir.path(), 4242);
+    let (_l, sock) = docker_socket(dir.path(), 4242);
     let env = dir.path().join(".env");
     let before = "# infra settings\r\nTZ=Europe/Paris\r\n\r\n# written by sockproxy-gen env\r\nPGID_DOCKER_SOCKET=998\r\nDOMAIN=example.org # main\r\n";
     std::fs::write(&env, before).unwrap();
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o640)).unwrap();
-    cli()
-        .args(["env", "--socket", s(&sock), "--env-file", s(&env)])
-        .assert()
-        .success()
-        .stderr(
-            predicate::str::contains("wrote PGID_DOCKER_SOCKET=4242")
-                .and(predicate::str::contains("was PGID_DOCKER_SOCKET=998")),
-        );
+    env_command(&sock, &env).assert().success().stderr(
+        predicate::str::contains("wrote PGID_DOCKER_SOCKET=4242")
+            .and(predicate::str::contains("was PGID_DOCKER_SOCKET=998")),
+    );
     let after = std::fs::read_to_string(&env).unwrap();
     assert_eq!(
         after,
@@ -55,8 +29,7 @@ fn merge_changes_only_that_line() {
         "the file keeps its mode"
     );
     // Run again: nothing to do, nothing rewritten.
-    cli()
-        .args(["env", "--socket", s(&sock), "--env-file", s(&env)])
+    env_command(&sock, &env)
         .assert()
         .success()
         .stderr(predicate::str::contains(
@@ -68,22 +41,16 @@ fn merge_changes_only_that_line() {
 #[test]
 fn creates_or_appends() {
     let dir = tempfile::tempdir().unwrap();
-    let (_l, sock) = socket(dir.path(), 4243);
+    let (_l, sock) = docker_socket(dir.path(), 4243);
     let env = dir.path().join("new.env");
-    cli()
-        .args(["env", "--socket", s(&sock), "--env-file", s(&env)])
-        .assert()
-        .success();
+    env_command(&sock, &env).assert().success();
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
         "PGID_DOCKER_SOCKET=4243\n"
     );
     let other = dir.path().join("other.env");
     std::fs::write(&other, "A=1\r\nB=2").unwrap();
-    cli()
-        .args(["env", "--socket", s(&sock), "--env-file", s(&other)])
-        .assert()
-        .success();
+    env_command(&sock, &other).assert().success();
     assert_eq!(
         std::fs::read_to_string(&other).unwrap(),
         "A=1\r\nB=2\r\nPGID_DOCKER_SOCKET=4243\r\n"
@@ -93,18 +60,11 @@ fn creates_or_appends() {
 #[test]
 fn check_and_print() {
     let dir = tempfile::tempdir().unwrap();
-    let (_l, sock) = socket(dir.path(), 4244);
+    let (_l, sock) = docker_socket(dir.path(), 4244);
     let env = dir.path().join(".env");
     std::fs::write(&env, "PGID_DOCKER_SOCKET=1\n").unwrap();
-    cli()
-        .args([
-            "env",
-            "--check",
-            "--socket",
-            s(&sock),
-            "--env-file",
-            s(&env),
-        ])
+    env_command(&sock, &env)
+        .arg("--check")
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is stale: PGID_DOCKER_SOCKET=1"));
@@ -118,31 +78,21 @@ fn check_and_print() {
             "env",
             "--check",
             "--socket",
-            s(&sock),
+            path_arg(&sock),
             "--env-file",
-            s(&dir.path().join("missing.env")),
+            path_arg(&dir.path().join("missing.env")),
         ])
         .assert()
         .code(1)
         .stderr(predicate::str::contains("not set"));
-    cli()
-        .args(["env", "--socket", s(&sock), "--env-file", s(&env)])
-        .assert()
-        .success();
-    cli()
-        .args([
-            "env",
-            "--check",
-            "--socket",
-            s(&sock),
-            "--env-file",
-            s(&env),
-        ])
+    env_command(&sock, &env).assert().success();
+    env_command(&sock, &env)
+        .arg("--check")
         .assert()
         .success()
         .stderr(predicate::str::contains("is up to date"));
     cli()
-        .args(["env", "--print", "--socket", s(&sock)])
+        .args(["env", "--print", "--socket", path_arg(&sock)])
         .assert()
         .success()
         .stdout("PGID_DOCKER_SOCKET=4244\n");
@@ -151,7 +101,7 @@ fn check_and_print() {
 #[test]
 fn discovery_through_docker_host_and_xdg_runtime_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let (_l, sock) = socket(dir.path(), 4245);
+    let (_l, sock) = docker_socket(dir.path(), 4245);
     cli()
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .args(["env", "--print"])
@@ -174,7 +124,7 @@ fn errors_say_what_to_do() {
     // Nothing there: say where we looked.
     let missing = dir.path().join("none.sock");
     cli()
-        .args(["env", "--socket", s(&missing)])
+        .args(["env", "--socket", path_arg(&missing)])
         .assert()
         .code(66)
         .stderr(predicate::str::contains(format!(
@@ -192,15 +142,15 @@ fn errors_say_what_to_do() {
     let file = dir.path().join("file.sock");
     std::fs::write(&file, "").unwrap();
     cli()
-        .args(["env", "--socket", s(&file)])
+        .args(["env", "--socket", path_arg(&file)])
         .assert()
         .code(65)
         .stderr(predicate::str::contains("is not a socket"));
     // Group 0: explain what it would mean for the container.
     let root_dir = tempfile::tempdir().unwrap();
-    let (_l, root_sock) = socket(root_dir.path(), 0);
+    let (_l, root_sock) = docker_socket(root_dir.path(), 0);
     cli()
-        .args(["env", "--socket", s(&root_sock)])
+        .args(["env", "--socket", path_arg(&root_sock)])
         .assert()
         .code(78)
         .stderr(
@@ -209,12 +159,12 @@ fn errors_say_what_to_do() {
         );
     // Permission denied: an unprivileged user cannot look into a 0700 directory.
     let private = tempfile::tempdir().unwrap();
-    let (_l2, hidden) = socket(private.path(), 4246);
+    let (_l2, hidden) = docker_socket(private.path(), 4246);
     std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(assert_cmd::cargo::cargo_bin("sockproxy-gen"))
-        .args(["env", "--print", "--socket", s(&hidden)])
+        .arg(common::bin())
+        .args(["env", "--print", "--socket", path_arg(&hidden)])
         .output()
         .unwrap();
     assert_eq!(
@@ -231,7 +181,7 @@ fn unwritable_directory_leaves_the_file_intact() {
     // Root ignores directory permissions, so the write is attempted as `nobody`.
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let (_l, sock) = socket(dir.path(), 4247);
+    let (_l, sock) = docker_socket(dir.path(), 4247);
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o666)).unwrap();
     let env = dir.path().join(".env");
     let before = "# keep me\nPGID_DOCKER_SOCKET=1\n";
@@ -239,8 +189,14 @@ fn unwritable_directory_leaves_the_file_intact() {
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(assert_cmd::cargo::cargo_bin("sockproxy-gen"))
-        .args(["env", "--socket", s(&sock), "--env-file", s(&env)])
+        .arg(common::bin())
+        .args([
+            "env",
+            "--socket",
+            path_arg(&sock),
+            "--env-file",
+            path_arg(&env),
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -256,4 +212,79 @@ fn unwritable_directory_leaves_the_file_intact() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names.len(), 2, "no temp file left: {names:?}");
+}
+
+#[test]
+fn check_reads_the_value_as_compose_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, sock) = docker_socket(dir.path(), 4248);
+    let env = dir.path().join(".env");
+    // Quoted, with an inline comment, after a multi-line value that mentions the key.
+    let before =
+        "NOTE='\nPGID_DOCKER_SOCKET=1\n'\nexport PGID_DOCKER_SOCKET=\"4248\" # socket group\n";
+    std::fs::write(&env, before).unwrap();
+    env_command(&sock, &env)
+        .arg("--check")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "is up to date: PGID_DOCKER_SOCKET=4248",
+        ));
+    env_command(&sock, &env)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "already has PGID_DOCKER_SOCKET=4248",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        before,
+        "nothing rewritten"
+    );
+    // A file Compose cannot read is not edited: exit 65 at its line.
+    let broken = dir.path().join("broken.env");
+    std::fs::write(&broken, "A=1\nB=\"open\n").unwrap();
+    env_command(&sock, &broken)
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(format!(
+            "{}:2:3: unterminated quoted value",
+            broken.display()
+        )));
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), "A=1\nB=\"open\n");
+}
+
+#[test]
+fn a_bom_file_gets_no_duplicate_and_render_reads_what_env_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, sock) = docker_socket(dir.path(), 4249);
+    let env = dir.path().join(".env");
+    let before = "\u{FEFF}PGID_DOCKER_SOCKET=998\r\n# app\r\nDOMAIN=example.org # main\r\nPOSTGRES_PASSWORD='s3cr3t # x'\r\n\r\n# proxy flags\r\nCONTAINERS=1 # read-only\r\nexport IMAGES=\"1\"\r\n";
+    std::fs::write(&env, before).unwrap();
+    env_command(&sock, &env)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("was PGID_DOCKER_SOCKET=998"));
+    let after = std::fs::read_to_string(&env).unwrap();
+    assert_eq!(
+        after,
+        before.replace("PGID_DOCKER_SOCKET=998", "PGID_DOCKER_SOCKET=4249"),
+        "the BOM's first line is updated in place, not appended again"
+    );
+    let out = cli()
+        .args(["render", "--env-file", path_arg(&env)])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stdout.contains("allow:GET:/containers/json"),
+        "CONTAINERS=1"
+    );
+    assert!(stdout.contains("allow:GET:/images/json"), "IMAGES=\"1\"");
+    assert!(
+        stderr.contains("not flags, so ignored: DOMAIN, POSTGRES_PASSWORD")
+            && !stderr.contains("s3cr3t"),
+        "{stderr}"
+    );
 }

@@ -27,7 +27,7 @@ fn haproxy_as_the_socket_group_reaches_the_daemon() {
 
         // The build-env step, as a user runs it.
         let env_file = work.host(".env");
-        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("sockproxy-gen"))
+        let out = std::process::Command::new(common::bin())
             .args(["env", "--socket"])
             .arg(&socket)
             .arg("--env-file")

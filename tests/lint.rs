@@ -1,5 +1,5 @@
 //! `sockproxy-gen lint`: our own output is clean, fixtures give their findings in every format,
-//! bad input exits 2 with file:line, suppressions work, and the set of codes is pinned.
+//! bad input exits 65 (malformed) or 66 (unreadable) with file:line, suppressions work, and the set of codes is pinned.
 //! (The evaluator's correctness against real HAProxy is tests/lint_differential.rs.)
 
 use crate::common;
@@ -246,71 +246,85 @@ fn check_sarif(text: &str) {
 }
 
 #[test]
-fn bad_input_exits_2_with_file_and_line() {
+fn bad_input_exits_65_or_66_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, bytes: &[u8]| {
         let p = dir.path().join(name);
         std::fs::write(&p, bytes).unwrap();
         p.to_str().unwrap().to_string()
     };
-    let cases: Vec<(String, &str)> = vec![
+    // (file, message, exit code): 65 for content that cannot be read as a config, 66 for a file
+    // that cannot be read at all, as in every subcommand.
+    let cases: Vec<(String, &str, i32)> = vec![
         (
             write(
                 "quote.cfg",
                 b"global\n  log stdout local0\nfrontend f\n  bind \"127.0.0.1:1\n",
             ),
             "quote.cfg:4:8: unterminated double quote",
+            65,
         ),
         (
             write("keyword.cfg", b"global\nfrontend f\n  bnd :2375\n"),
             "keyword.cfg:3:3: unknown keyword `bnd`",
+            65,
         ),
         (
             write("outside.cfg", b"  mode http\nfrontend f\n"),
             "outside.cfg:1:3: `mode` outside any section",
+            65,
         ),
         (
             write("binary.cfg", b"global\n\x00\x01\x02"),
             "binary.cfg:2: a NUL byte",
+            65,
         ),
         (
             write("latin1.cfg", b"global\n  description caf\xe9\n"),
             "latin1.cfg:2: the file is not valid UTF-8",
+            65,
         ),
-        (write("yaml.yaml", b"services:\n  a: [\n"), "yaml.yaml:3"),
+        (
+            write("yaml.yaml", b"services:\n  a: [\n"),
+            "yaml.yaml:3",
+            65,
+        ),
         (
             write("prose.txt", b"hello world\nthis is not a config\n"),
             "prose.txt:1: not an HAProxy config",
+            65,
         ),
         (
             write("header.cfg", b"# sockproxy-gen-inputs: {not json\nglobal\n"),
             "header.cfg:1: the sockproxy-gen-inputs header is not valid JSON",
+            65,
         ),
         (
             dir.path().join("missing.cfg").to_str().unwrap().to_string(),
             "cannot read",
+            66,
         ),
-        (dir.path().to_str().unwrap().to_string(), "cannot read"),
+        (dir.path().to_str().unwrap().to_string(), "cannot read", 66),
     ];
-    for (file, expected) in cases {
+    for (file, expected, code) in cases {
         let o = lint(&[&file]);
-        assert_eq!(o.status.code(), Some(2), "{file}: {}", err(&o));
+        assert_eq!(o.status.code(), Some(code), "{file}: {}", err(&o));
         assert!(err(&o).contains(expected), "{file}: {}", err(&o));
         assert!(!err(&o).contains("panicked"), "{}", err(&o));
     }
-    // One bad file among good ones: the good ones are still reported, the exit is 2.
+    // One bad file among good ones: the good ones are still reported, the exit is the bad one's.
     let (_, text) = common::render_text(common::presets(&["traefik"]), Default::default());
     let good = write("good.cfg", text.as_bytes());
     let bad = write("bad.cfg", b"global\n  bogus-keyword 1\n");
     let o = lint(&[&good, &bad]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(65));
     assert!(out(&o).contains("in 1 file(s)"), "{}", out(&o));
-    // Bad options are usage errors of lint too.
+    // Bad options are usage errors of lint too, with the code of every other subcommand.
     let o = lint(&[&good, "--haproxy-version", "1.8"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(err(&o).contains("the evaluator knows 2.6, 3.0 and 3.2"));
+    assert_eq!(o.status.code(), Some(64));
+    assert!(err(&o).contains("the evaluator knows HAProxy 2.6, 3.0 and 3.2"));
     let o = lint(&[&good, "--preset", "traefk"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(64));
     assert!(err(&o).contains("did you mean `traefik`"), "{}", err(&o));
 }
 

@@ -18,31 +18,31 @@ fn flags(list: &[&str]) -> PolicyInputs {
     }
 }
 
-/// Every configuration the tests check: (name, config text).
-fn all_configs() -> Vec<(String, String)> {
+/// Every configuration the tests check: (name, (policy inputs, render options)).
+fn all_cases() -> Vec<(String, (PolicyInputs, RenderOptions))> {
     let mut out = Vec::new();
     for name in preset::builtin_names() {
         out.push((
             format!("preset-{name}"),
-            render_with(common::presets(&[name]), RenderOptions::default()),
+            (common::presets(&[name]), RenderOptions::default()),
         ));
     }
     for (name, set) in flag_sets() {
         out.push((
             format!("flags-{name}"),
-            render_with(flags(set), RenderOptions::default()),
+            (flags(set), RenderOptions::default()),
         ));
     }
     out.push((
         "multi-traefik-homepage-dozzle".into(),
-        render_with(
+        (
             common::presets(&["traefik", "homepage", "dozzle"]),
             RenderOptions::default(),
         ),
     ));
     out.push((
         "merged-traefik-homepage".into(),
-        render_with(
+        (
             PolicyInputs {
                 merge: true,
                 ..common::presets(&["traefik", "homepage"])
@@ -52,7 +52,7 @@ fn all_configs() -> Vec<(String, String)> {
     ));
     out.push((
         "options-json-ipv4".into(),
-        render_with(
+        (
             common::presets(&["traefik"]),
             RenderOptions {
                 listen: Listen::Ipv4,
@@ -63,7 +63,7 @@ fn all_configs() -> Vec<(String, String)> {
     ));
     out.push((
         "options-address-v6".into(),
-        render_with(
+        (
             common::presets(&["traefik"]),
             RenderOptions {
                 listen: Listen::Address {
@@ -76,7 +76,7 @@ fn all_configs() -> Vec<(String, String)> {
     ));
     out.push((
         "options-unix-listener".into(),
-        render_with(
+        (
             common::presets(&["traefik", "dozzle"]),
             RenderOptions {
                 listen: Listen::Unix {
@@ -88,6 +88,14 @@ fn all_configs() -> Vec<(String, String)> {
         ),
     ));
     out
+}
+
+/// Every configuration the tests check: (name, config text).
+fn all_configs() -> Vec<(String, String)> {
+    all_cases()
+        .into_iter()
+        .map(|(name, (inputs, options))| (name, render_with(inputs, options)))
+        .collect()
 }
 
 fn flag_sets() -> Vec<(&'static str, &'static [&'static str])> {
@@ -227,4 +235,96 @@ fn header_inputs_round_trip() {
     let inputs: RenderInputs = serde_json::from_str(json).unwrap();
     assert_eq!(inputs.policy.presets, vec!["traefik"]);
     assert_eq!(inputs.options, RenderOptions::default());
+}
+
+/// Sends one request on a fresh connection and returns (status, body).
+fn ask(stream: &mut (impl std::io::Read + std::io::Write), path: &str) -> (u16, String) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_string())
+}
+
+/// Every rendered config also runs: on every HAProxy version, each client frontend answers a
+/// request outside its policy with its own 403 (naming that client), and `/healthz` answers
+/// from the health frontend only. The same inputs and options as the snapshots, with ports,
+/// unix paths and the Docker socket moved into the test's own space.
+#[test]
+fn every_config_answers_live_from_the_right_frontend() {
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+    let catalog = sockproxy_gen::catalog::Catalog::builtin();
+    let mut frontends = 0;
+    for haproxy in common::haproxies() {
+        let work = haproxy.workdir();
+        let _daemon = common::backend::RecordingBackend::start(&work.host("docker.sock"));
+        for (name, (inputs, options)) in all_cases() {
+            let policy = sockproxy_gen::policy::Policy::build(catalog, &inputs).unwrap();
+            let clients: Vec<String> = policy.clients.iter().map(|c| c.name.clone()).collect();
+            let base = common::free_ports(clients.len() as u16);
+            let health = common::free_port();
+            let live = RenderOptions {
+                port: base,
+                health: format!("127.0.0.1:{health}"),
+                socket: work.inner("docker.sock"),
+                listen: match &options.listen {
+                    Listen::Unix { .. } => Listen::Unix {
+                        path: work.inner("{client}.sock"),
+                    },
+                    other => other.clone(),
+                },
+                ..options.clone()
+            };
+            let text = render_with(inputs, live.clone());
+            let file = format!("{name}.cfg");
+            std::fs::write(work.host(&file), text).unwrap();
+            let running = haproxy.spawn(&work.inner(&file), health);
+            common::wait_for_healthz(health, 200, &format!("{name} on {}", haproxy.version));
+            for (index, client) in clients.iter().enumerate() {
+                let port = base + index as u16;
+                let (status, body) = match &live.listen {
+                    Listen::Unix { .. } => {
+                        let path = work.host(&format!("{client}.sock"));
+                        common::wait_for_path(&path);
+                        let mut s = UnixStream::connect(&path).unwrap();
+                        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        ask(&mut s, "/healthz")
+                    }
+                    Listen::Address { address } if address.contains(':') => {
+                        let mut s = std::net::TcpStream::connect((address.as_str(), port)).unwrap();
+                        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        ask(&mut s, "/healthz")
+                    }
+                    _ => {
+                        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                        ask(&mut s, "/healthz")
+                    }
+                };
+                // `/healthz` is not a Docker route: the client's frontend denies it, by name.
+                assert_eq!(
+                    status, 403,
+                    "{name} on {}: client {client}: {body}",
+                    haproxy.version
+                );
+                assert!(
+                    body.contains(&format!("is not allowed for client {client} ")),
+                    "{name} on {}: port {port} did not answer as client {client}: {body}",
+                    haproxy.version
+                );
+                frontends += 1;
+            }
+            drop(running);
+        }
+    }
+    println!("{frontends} client frontends answered as themselves, with /healthz on its own port");
+    assert!(frontends >= 3 * 30);
 }

@@ -6,8 +6,6 @@
 use crate::common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::Output;
 
 use common::podman::{ensure_image, podman, start_podman, IMAGE};
@@ -397,27 +395,6 @@ fn markdown_report() {
     common::snapshot("verify-report-traefik", &text);
 }
 
-/// A server on a free port that answers every connection with `answer` (or nothing).
-fn fake_server(answer: Option<&'static [u8]>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            match answer {
-                Some(bytes) => {
-                    let _ = stream.write_all(bytes);
-                }
-                None => held.push(stream),
-            }
-        }
-    });
-    port
-}
-
 #[test]
 fn clear_errors_for_targets_that_cannot_be_verified() {
     let refused = common::free_port();
@@ -429,13 +406,13 @@ fn clear_errors_for_targets_that_cannot_be_verified() {
             "cannot connect",
         ),
         (
-            format!("127.0.0.1:{}", fake_server(None)),
+            format!("127.0.0.1:{}", common::fake_server(None)),
             vec!["--timeout", "1"],
             69,
             "no answer within 1s",
         ),
         (
-            format!("127.0.0.1:{}", fake_server(Some(b"SSH-2.0-OpenSSH_9.2\r\n"))),
+            format!("127.0.0.1:{}", common::fake_server(Some(b"SSH-2.0-OpenSSH_9.2\r\n"))),
             vec![],
             76,
             "does not answer HTTP",
@@ -443,7 +420,7 @@ fn clear_errors_for_targets_that_cannot_be_verified() {
         (
             format!(
                 "127.0.0.1:{}",
-                fake_server(Some(
+                common::fake_server(Some(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
                 ))
             ),
@@ -454,7 +431,7 @@ fn clear_errors_for_targets_that_cannot_be_verified() {
         (
             format!(
                 "127.0.0.1:{}",
-                fake_server(Some(
+                common::fake_server(Some(
                     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 ))
             ),
@@ -480,7 +457,7 @@ fn clear_errors_for_targets_that_cannot_be_verified() {
 
 #[test]
 fn unknown_preset_is_a_usage_error_before_any_request() {
-    let port = fake_server(None);
+    let port = common::fake_server(None);
     let out = verify(&[&format!("127.0.0.1:{port}"), "--preset", "traefk"]);
     assert_eq!(out.status.code(), Some(64));
     assert!(

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sockproxy_gen::error::ExitCode;
+use sockproxy_gen::verify::Target;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -11,7 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Least-privilege HAProxy configs for the Docker socket",
     long_about = "Least-privilege HAProxy configs for the Docker socket.\n\n\
         Renders the smallest haproxy.cfg that lets exactly your clients (Traefik, Homepage, \
-        Portainer, ...) call the Docker API endpoints they need, and denies everything else."
+        Portainer, ...) call the Docker API endpoints they need, and denies everything else.",
+    after_help = "Exit codes: 0 done, 1 findings, 64 and up could not run (see --help).",
+    after_long_help = ExitCode::help_table(),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,28 +41,32 @@ pub enum Command {
     Lint(LintArgs),
     /// Explain a lint code (SPG101 or over-grant); without a code, list them all.
     Explain(ExplainArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per subcommand, from the same definitions
+    /// as --help.
+    Man(ManArgs),
 }
 
-/// Where the policy comes from. Several presets render as one frontend each.
+/// Where a policy comes from: render, compose and verify take the same sources. Several
+/// sources are several clients (render and compose: one frontend each; verify: their union).
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// A built-in preset (repeatable): one frontend, on its own port, per preset.
+    /// A built-in preset (repeatable); `sockproxy-gen presets` lists them.
     #[arg(long = "preset", value_name = "NAME")]
     pub presets: Vec<String>,
-    /// A preset YAML file of your own (repeatable).
+    /// A preset YAML file of your own (repeatable); `presets show NAME --yaml` is a start.
     #[arg(long = "preset-file", value_name = "FILE")]
     pub preset_files: Vec<PathBuf>,
     /// A Tecnativa-style flag, e.g. CONTAINERS=1 (repeatable). POST=1 opens POST routes of the
     /// enabled sections only; DELETE=1 and PUT=1 open those methods; ALLOW_START, ALLOW_STOP and
     /// ALLOW_RESTARTS work without POST. Defaults: EVENTS=1 PING=1 VERSION=1.
-    #[arg(long = "flag", value_name = "KEY=VAL")]
-    pub flags: Vec<String>,
-    /// A .env-style file of Tecnativa flags (repeatable; --flag values override it).
+    #[arg(long = "flag", value_name = "KEY=VAL", value_parser = key_value)]
+    pub flags: Vec<KeyValue>,
+    /// A .env-style file of Tecnativa flags (repeatable; --flag values override it; other
+    /// variables in it are ignored).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
-    /// Serve all clients from one frontend with the union of their grants (one trust level).
-    #[arg(long)]
-    pub merge: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -71,7 +79,11 @@ pub enum LogFormatArg {
 pub struct RenderArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Write to FILE (atomically) instead of stdout.
+    /// Serve all clients from one frontend with the union of their grants (one trust level).
+    #[arg(long)]
+    pub merge: bool,
+    /// Write to FILE instead of stdout (a file is replaced atomically, keeping its owner and
+    /// mode; a symlink is written through; a device or FIFO is written directly).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Port of the first client frontend; further clients get the next ports.
@@ -117,7 +129,7 @@ pub enum PresetsAction {
 #[derive(Debug, Args)]
 pub struct RoutesArgs {
     /// Only routes whose Tecnativa section (flag) is SECTION, e.g. CONTAINERS.
-    #[arg(long)]
+    #[arg(long, value_parser = section)]
     pub section: Option<String>,
 }
 
@@ -142,7 +154,11 @@ pub struct EnvArgs {
 pub struct ComposeArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Write to FILE (atomically) instead of stdout.
+    /// Serve all clients from one frontend with the union of their grants (one trust level).
+    #[arg(long)]
+    pub merge: bool,
+    /// Write to FILE instead of stdout (a file is replaced atomically, keeping its owner and
+    /// mode; a symlink is written through; a device or FIFO is written directly).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// A Swarm stack: `deploy:` (managers only where the Swarm API is needed), overlay network.
@@ -182,10 +198,21 @@ pub enum VerifyFormat {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The proxy's listener: tcp://HOST:PORT, HOST:PORT or unix:///PATH.
-    pub target: String,
+    #[arg(value_parser = target)]
+    pub target: Target,
+    /// The policy the proxy should enforce; several sources mean the union of their grants.
     #[command(flatten)]
-    pub expected: ExpectedPolicyArgs,
-    /// Also write a Markdown verification report to FILE (atomically).
+    pub expected: PolicyArgs,
+    /// The haproxy.cfg the proxy runs: expect what lint's evaluator says it lets through.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["presets", "preset_files", "flags", "env_files"])]
+    pub config: Option<PathBuf>,
+    /// With --config: the frontend the target listens on [default: the only one].
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub frontend: Option<String>,
+    /// With --config: a value for "${VAR}" and env(VAR) in it (repeatable).
+    #[arg(long = "env", value_name = "KEY=VAL", requires = "config", value_parser = key_value)]
+    pub env: Vec<KeyValue>,
+    /// Also write a Markdown verification report to FILE (written as -o is by render).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// What to print on stdout.
@@ -195,34 +222,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub timeout: u64,
     /// The version in the prefixed probes (/vX.Y/...) [default: the one the daemon reports].
-    #[arg(long, value_name = "X.Y")]
+    #[arg(long, value_name = "X.Y", value_parser = api_version)]
     pub api_version: Option<String>,
-}
-
-/// The policy a running proxy should enforce; several sources mean the union of their grants.
-#[derive(Debug, Args)]
-pub struct ExpectedPolicyArgs {
-    /// A built-in preset the proxy should enforce (repeatable).
-    #[arg(long = "preset", value_name = "NAME")]
-    pub presets: Vec<String>,
-    /// A preset YAML file the proxy should enforce (repeatable).
-    #[arg(long = "preset-file", value_name = "FILE")]
-    pub preset_files: Vec<PathBuf>,
-    /// A Tecnativa-style flag, read as `render --flag` reads it (repeatable).
-    #[arg(long = "flag", value_name = "KEY=VAL")]
-    pub flags: Vec<String>,
-    /// A .env-style file of Tecnativa flags (repeatable).
-    #[arg(long = "env-file", value_name = "FILE")]
-    pub env_files: Vec<PathBuf>,
-    /// The haproxy.cfg the proxy runs: expect what lint's evaluator says it lets through.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["presets", "preset_files", "flags", "env_files"])]
-    pub config: Option<PathBuf>,
-    /// With --config: the frontend the target listens on [default: the only one].
-    #[arg(long, value_name = "NAME", requires = "config")]
-    pub frontend: Option<String>,
-    /// With --config: a value for "${VAR}" and env(VAR) in it (repeatable).
-    #[arg(long = "env", value_name = "KEY=VAL", requires = "config")]
-    pub env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -256,8 +257,8 @@ pub struct LintArgs {
     #[arg(long = "preset", value_name = "NAME")]
     pub presets: Vec<String>,
     /// A value for "${VAR}" and env(VAR) in the config (repeatable).
-    #[arg(long = "env", value_name = "KEY=VAL")]
-    pub env: Vec<String>,
+    #[arg(long = "env", value_name = "KEY=VAL", value_parser = key_value)]
+    pub env: Vec<KeyValue>,
     /// A .env file with such values (repeatable; --env wins).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
@@ -274,7 +275,7 @@ pub struct LintArgs {
     #[arg(long)]
     pub diff: bool,
     /// The HAProxy line the config runs on (2.6, 3.0, 3.2): a few request details differ.
-    #[arg(long, value_name = "X.Y", default_value = sockproxy_gen::lint::DEFAULT_HAPROXY_VERSION)]
+    #[arg(long, value_name = "X.Y", default_value = sockproxy_gen::lint::DEFAULT_HAPROXY_VERSION, value_parser = haproxy_version)]
     pub haproxy_version: String,
 }
 
@@ -285,4 +286,90 @@ pub struct ExplainArgs {
     /// Print the whole rules page (Markdown), as in docs/rules.md.
     #[arg(long, conflicts_with = "code")]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write sockproxy-gen.1 and sockproxy-gen-SUBCOMMAND.1 into DIR instead of printing the
+    /// main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `KEY=VAL` from the command line (`--flag`, `--env`): the key is everything before the first
+/// `=`, the value everything after it (it may contain `=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.key, self.value)
+    }
+}
+
+// Value parsers: each turns one kind of argument into its type, so a malformed value is a usage
+// error from clap (exit 64) in every subcommand that takes it, with the same message.
+
+/// `KEY=VAL`, the key non-empty and without spaces.
+fn key_value(raw: &str) -> Result<KeyValue, String> {
+    let (key, value) = raw
+        .split_once('=')
+        .ok_or_else(|| "expected KEY=VAL, for example CONTAINERS=1".to_string())?;
+    let key = key.trim();
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return Err(format!(
+            "`{key}` is not a variable name; expected KEY=VAL, for example CONTAINERS=1"
+        ));
+    }
+    Ok(KeyValue {
+        key: key.to_string(),
+        value: value.trim().to_string(),
+    })
+}
+
+/// A proxy listener: tcp://HOST:PORT, HOST:PORT or unix:///PATH.
+fn target(raw: &str) -> Result<Target, String> {
+    Target::parse(raw)
+}
+
+/// A Docker API version, `X.Y` (as in `/v1.41/...`).
+fn api_version(raw: &str) -> Result<String, String> {
+    let valid = raw.split_once('.').is_some_and(|(major, minor)| {
+        [major, minor]
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if valid {
+        Ok(raw.to_string())
+    } else {
+        Err("expected a Docker API version X.Y, for example 1.41".into())
+    }
+}
+
+/// An HAProxy line the lint evaluator models.
+fn haproxy_version(raw: &str) -> Result<String, String> {
+    match sockproxy_gen::lint::eval::Dialect::for_version(raw) {
+        Some(_) => Ok(raw.to_string()),
+        None => {
+            Err("the evaluator knows HAProxy 2.6, 3.0 and 3.2 (and later); give one of them".into())
+        }
+    }
+}
+
+/// A Tecnativa section name of the catalog (any case), with the closest on a typo.
+fn section(raw: &str) -> Result<String, String> {
+    let catalog = sockproxy_gen::catalog::Catalog::builtin();
+    catalog
+        .section(raw)
+        .map(str::to_string)
+        .map_err(|e| e.to_string())
 }

@@ -1,10 +1,9 @@
-//! Everything the binary prints on stderr, and stdout writing that tolerates a closed pipe.
+//! Everything the binary prints on stderr, and checked stdout writing.
 
-use std::io::Write;
-
+use sockproxy_gen::output;
 use sockproxy_gen::policy::{Notice, NoticeLevel};
 use sockproxy_gen::verify::{Report, RouteReport};
-use sockproxy_gen::Error;
+use sockproxy_gen::{Error, Result};
 
 pub fn error(e: &Error) {
     eprintln!("error: {e}");
@@ -25,10 +24,23 @@ pub fn notices(notices: &[Notice]) {
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
-pub fn stdout(text: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+/// Writes to stdout, checking every error ([`output::write_stdout`]): a full disk or
+/// `/dev/full` is an error (exit 73). A reader that went away (`| head`) is not worth a message:
+/// the process ends there, quietly, with exit 0 (as ripgrep does), whatever is left to do.
+pub fn stdout(text: &str) -> Result<()> {
+    quiet_if_gone(output::write_stdout(text.as_bytes())?)
+}
+
+/// Like `stdout`, for one part of a stream that ends with `stdout` (which syncs it all).
+pub fn stdout_part(text: &str) -> Result<()> {
+    quiet_if_gone(output::write_stdout_part(text.as_bytes())?)
+}
+
+fn quiet_if_gone(written: output::Stdout) -> Result<()> {
+    match written {
+        output::Stdout::Written => Ok(()),
+        output::Stdout::ReaderGone => std::process::exit(0),
+    }
 }
 
 /// A plain table: columns padded to the widest cell.
@@ -127,4 +139,16 @@ pub fn verify_table(report: &Report) -> String {
         s.mismatches, s.over_grants, s.under_grants, s.no_answer, s.probed, s.requests, s.allowed, s.denied, s.not_probed
     ));
     out
+}
+
+/// A clap error: `--help` and `--version` print on stdout and exit 0; every other is a usage
+/// error, printed by clap on stderr with its hint, and exits 64 like any other usage mistake.
+pub fn usage(e: &clap::Error) -> sockproxy_gen::error::ExitCode {
+    use sockproxy_gen::error::ExitCode;
+    let printed = e.print();
+    match (e.use_stderr(), printed) {
+        (true, _) => ExitCode::Usage,
+        (false, Ok(())) => ExitCode::Ok,
+        (false, Err(_)) => ExitCode::CantCreate,
+    }
 }

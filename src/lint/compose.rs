@@ -336,24 +336,21 @@ pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<Fi
 }
 
 pub fn lint_env(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
-    let vars: Vec<(String, String)> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let (k, v) = l.strip_prefix("export ").unwrap_or(l).split_once('=')?;
-            Some((
-                k.trim().to_string(),
-                v.trim().trim_matches(['"', '\'']).to_string(),
-            ))
-        })
+    // Read as Compose reads it (the winning assignment of each key, at its line), interpolated
+    // from lint's environment (--env, --env-file, the compose service's).
+    let env = crate::dotenv::parse_lenient(text, path, &|k| options.env.get(k).cloned())?;
+    let vars: Vec<(String, String)> = env
+        .effective()
+        .map(|e| (e.key.clone(), e.value.clone()))
         .collect();
+    let lines: std::collections::HashMap<&str, usize> =
+        env.effective().map(|e| (e.key.as_str(), e.line)).collect();
     let mut findings = Vec::new();
     // A .env feeds a compose file; which image reads it is unknown, so Tecnativa's traps count.
     flag_findings(
         path,
         &vars,
-        &|n| line_of(text, 1, &format!("{n}=")),
+        &|n| lines.get(n).copied().unwrap_or(1),
         true,
         options,
         &mut findings,

@@ -1,5 +1,5 @@
-//! An evaluator for the `http-request` subset socket proxies use (design.md section 5): given a
-//! parsed config and a request, which rule decides, and does the request reach a server?
+//! An evaluator for the `http-request` subset socket proxies use (docs/design.md section 5):
+//! given a parsed config and a request, which rule decides, and does the request reach a server?
 //!
 //! Supported: `http-request allow|deny|tarpit|return|redirect|auth|set-var|unset-var` (and
 //! rules that only add, remove or log headers), named and anonymous ACLs, `if`/`unless`, `||`,

@@ -197,29 +197,33 @@ pub fn read(path: &Path) -> Result<String> {
 
 /// Which kind of file `text` is.
 pub fn detect(path: &Path, text: &str) -> Option<FileKind> {
-    if config::looks_like_haproxy(text) {
+    let body = text.strip_prefix(crate::dotenv::BOM).unwrap_or(text);
+    if config::looks_like_haproxy(body) {
         return Some(FileKind::Haproxy);
     }
-    if text.lines().any(|l| l.trim_end() == "services:") {
+    if body.lines().any(|l| l.trim_end() == "services:") {
         return Some(FileKind::Compose);
     }
-    let env_like = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .all(|l| {
-            l.strip_prefix("export ")
-                .unwrap_or(l)
-                .split_once('=')
-                .is_some_and(|(k, _)| {
-                    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                })
-        });
     let named_env = path
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with(".env") || n.ends_with(".env"));
-    (env_like && (named_env || !text.trim().is_empty())).then_some(FileKind::Env)
+    if named_env {
+        // Even when the .env reader rejects it: lint then reports the reader's error at its line.
+        return Some(FileKind::Env);
+    }
+    // Whatever the .env reader accepts (BOM, quotes, multi-line values, comments, `export`), as
+    // long as it is KEY=VAL statements: YAML-style `KEY: value` and bare words would take any
+    // YAML or text file for a .env.
+    let env_like = crate::dotenv::parse_lenient(text, path, &crate::dotenv::no_environment)
+        .is_ok_and(|env| {
+            env.unset.iter().all(|u| !u.bare)
+                && env
+                    .entries
+                    .iter()
+                    .all(|e| e.separator == crate::dotenv::Separator::Equals)
+        });
+    (env_like && !body.trim().is_empty()).then_some(FileKind::Env)
 }
 
 /// Lints one file.

@@ -1,6 +1,7 @@
 //! The Docker daemon's routing, modelled independently of the code under test: built from the
-//! research route table (`../shared/research/docker-api-routes.csv`) with mux's own template
-//! syntax, and the rules in `research/peers.md`: Go decodes every `%XX` once (a bad escape is a
+//! research route table (`tests/data/docker-api-routes.csv`, kept apart from the shipped
+//! `catalog/`; see `tests/data/README.md`) with mux's own template syntax, and the daemon's
+//! routing rules in `docs/research/peers.md`: Go decodes every `%XX` once (a bad escape is a
 //! 400), mux answers a path that changes under cleaning with a 301 and runs no handler, every
 //! route is registered with and without `/v{version:[0-9.]+}`, the first registered match wins,
 //! methods and paths are case-sensitive.
@@ -97,10 +98,9 @@ impl DaemonRouter {
     pub fn load() -> DaemonRouter {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/research/docker-api-routes.csv"
+            "/tests/data/docker-api-routes.csv"
         );
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("read {path}: {e} (shared/ must sit beside the project)"));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let routes = reader
             .records()

@@ -16,9 +16,58 @@ use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::policy::{Policy, PolicyInputs};
 use sockproxy_gen::render::{self, Listen, RenderInputs, RenderOptions};
 
-/// The built `sockproxy-gen` binary, ready for arguments.
+/// The built `sockproxy-gen` binary, ready for arguments. Socket discovery sees only what a
+/// test sets up: the host's DOCKER_HOST and XDG_RUNTIME_DIR are not passed on.
 pub fn cli() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("sockproxy-gen").expect("the binary is built with the tests")
+    let mut c = assert_cmd::Command::cargo_bin("sockproxy-gen")
+        .expect("the binary is built with the tests");
+    c.env_remove("DOCKER_HOST").env_remove("XDG_RUNTIME_DIR");
+    c
+}
+
+/// The path of the built binary, for a plain `std::process::Command` (stdout on a chosen file,
+/// or under `sh` or `setpriv`).
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("sockproxy-gen")
+}
+
+/// A path as a command-line argument.
+pub fn path_arg(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+/// `sockproxy-gen env --socket SOCK --env-file ENV`, more arguments to follow.
+pub fn env_command(sock: &Path, env: &Path) -> assert_cmd::Command {
+    let mut c = cli();
+    c.args([
+        "env",
+        "--socket",
+        path_arg(sock),
+        "--env-file",
+        path_arg(env),
+    ]);
+    c
+}
+
+/// The names in `dir`, sorted.
+pub fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A listening unix socket `dir/docker.sock` owned by root:`gid`, mode 0660, like the Docker
+/// daemon's.
+pub fn docker_socket(dir: &Path, gid: u32) -> (std::os::unix::net::UnixListener, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("docker.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::os::unix::fs::chown(&path, Some(0), Some(gid)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
+    (listener, path)
 }
 
 /// The one snapshot helper: every snapshot is `snapshots/NAME.snap`, named by the test, not by
@@ -416,3 +465,24 @@ pub fn wait_for_healthz(port: u16, status: u16, what: &str) {
 
 /// The machine's `python3` with docker-py: Debian's (python3-docker), not a pyenv shim.
 pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// A server on a free port that answers every connection with `answer` (or nothing).
+pub fn fake_server(answer: Option<&'static [u8]>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            match answer {
+                Some(bytes) => {
+                    let _ = stream.write_all(bytes);
+                }
+                None => held.push(stream),
+            }
+        }
+    });
+    port
+}

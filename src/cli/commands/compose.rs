@@ -5,13 +5,16 @@ use sockproxy_gen::compose::{self, ComposeOptions};
 use sockproxy_gen::policy::Policy;
 use sockproxy_gen::{output, Result};
 
-use super::render::policy_inputs;
+use super::render::{input_files, policy_inputs};
 use crate::cli::args::ComposeArgs;
 use crate::cli::printing;
 
 pub fn run(args: ComposeArgs) -> Result<()> {
+    if let Some(path) = &args.output {
+        output::refuse_output_that_is_input(("--output", path), &input_files(&args.policy))?;
+    }
     let catalog = Catalog::builtin();
-    let inputs = policy_inputs(&args.policy);
+    let inputs = policy_inputs(&args.policy, args.merge);
     let policy = Policy::build(catalog, &inputs)?;
     let options = ComposeOptions {
         service: args.service,
@@ -25,8 +28,8 @@ pub fn run(args: ComposeArgs) -> Result<()> {
     };
     let text = compose::compose(catalog, &policy, &inputs, &options)?;
     match &args.output {
-        Some(path) => output::write_atomic(path, text.as_bytes())?,
-        None => printing::stdout(&text),
+        Some(path) => output::write_file(path, text.as_bytes())?,
+        None => printing::stdout(&text)?,
     }
     Ok(())
 }

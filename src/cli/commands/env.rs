@@ -21,7 +21,7 @@ pub fn run(args: EnvArgs) -> Result<ExitCode> {
     );
     let about = format!("{} of {} ({})", group, sock.path.display(), sock.origin);
     if args.print {
-        printing::stdout(&format!("{KEY}={gid}\n"));
+        printing::stdout(&format!("{KEY}={gid}\n"))?;
         printing::status(&format!("{KEY}: {about}"));
         return Ok(ExitCode::Ok);
     }
@@ -33,7 +33,8 @@ pub fn run(args: EnvArgs) -> Result<ExitCode> {
         }
         Err(e) => return Err(e),
     };
-    let update = dotenv::set(&existing, KEY, &gid);
+    // The value as Compose reads it (quotes removed, variables from the environment).
+    let update = dotenv::set(&existing, path, KEY, &gid, &|k| std::env::var(k).ok())?;
     let was = update
         .previous
         .as_deref()
@@ -54,7 +55,7 @@ pub fn run(args: EnvArgs) -> Result<ExitCode> {
         });
     }
     if update.changed {
-        output::write_atomic(path, update.text.as_bytes())?;
+        output::write_file(path, update.text.as_bytes())?;
         printing::status(&format!(
             "wrote {KEY}={gid} to {} ({about}; was {was})",
             path.display()

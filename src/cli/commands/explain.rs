@@ -8,7 +8,7 @@ use crate::cli::printing;
 
 pub fn run(args: ExplainArgs) -> Result<()> {
     if args.all {
-        printing::stdout(&format::rules_page());
+        printing::stdout(&format::rules_page())?;
         return Ok(());
     }
     match args.code {
@@ -18,7 +18,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
                     "`{code}` is not a lint code; `sockproxy-gen explain` lists them"
                 ))
             })?;
-            printing::stdout(&format::explain(c));
+            printing::stdout(&format::explain(c))?;
         }
         None => {
             let rows: Vec<Vec<String>> = Code::ALL
@@ -35,7 +35,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
             printing::stdout(&printing::table(
                 &["CODE", "NAME", "SEVERITY", "SUMMARY"],
                 &rows,
-            ));
+            ))?;
         }
     }
     Ok(())

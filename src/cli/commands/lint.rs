@@ -1,11 +1,13 @@
 //! `sockproxy-gen lint`: findings for each file, in the chosen format; exit 0 clean, 1 findings
-//! at or above --fail-on, 2 when a file cannot be linted.
+//! at or above --fail-on, and the shared error codes (65 malformed, 66 unreadable, ...) when a
+//! file cannot be linted.
 
+use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
-use sockproxy_gen::flags;
 use sockproxy_gen::lint::config::Env;
 use sockproxy_gen::lint::{self, compose, format, FileReport, LintOptions, Severity};
-use sockproxy_gen::{Error, Result};
+use sockproxy_gen::policy::Notice;
+use sockproxy_gen::Result;
 
 use crate::cli::args::{FailOn, LintArgs, LintFormat};
 use crate::cli::printing;
@@ -18,15 +20,23 @@ fn environment(args: &LintArgs) -> Result<Env> {
         env.extend(compose::proxy_environment(path, &text)?);
     }
     for path in &args.env_files {
-        for v in flags::read_env_file(path)? {
-            env.insert(v.name, v.value);
+        // Every variable, read as Compose reads the file (the process environment first).
+        let text = lint::read(path)?;
+        let file = dotenv::parse(&text, path, &|k| std::env::var(k).ok())?;
+        for unset in file.unset.iter().filter(|u| !u.bare) {
+            printing::notices(&[Notice::warning(format!(
+                "{}:{}: ${} is not set, so it reads as an empty string",
+                path.display(),
+                unset.line,
+                unset.name
+            ))]);
+        }
+        for entry in file.entries {
+            env.insert(entry.key, entry.value);
         }
     }
-    for raw in &args.env {
-        let (k, v) = raw
-            .split_once('=')
-            .ok_or_else(|| Error::Invalid(format!("--env {raw}: expected KEY=VAL")))?;
-        env.insert(k.to_string(), v.to_string());
+    for kv in &args.env {
+        env.insert(kv.key.clone(), kv.value.clone());
     }
     Ok(env)
 }
@@ -38,7 +48,7 @@ pub fn run(args: LintArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => {
             printing::error(&e);
-            return ExitCode::LintFailed;
+            return e.exit_code();
         }
     };
     // Files are independent: worker threads take the next file from a shared counter, and this
@@ -49,7 +59,11 @@ pub fn run(args: LintArgs) -> ExitCode {
     let streaming = matches!(args.format, LintFormat::Text | LintFormat::Github);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut kept: Vec<FileReport> = Vec::new();
-    let mut failed = false;
+    // The code of the first file that could not be linted (command-line order): a file that
+    // cannot be read exits 66 and a malformed one 65, as in every other subcommand.
+    let mut failed: Option<ExitCode> = None;
+    // Stdout cannot be written (a full disk): linting stops there.
+    let mut unwritable: Option<sockproxy_gen::Error> = None;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<FileReport>)>(threads * 4);
         for _ in 0..threads {
@@ -73,19 +87,28 @@ pub fn run(args: LintArgs) -> ExitCode {
                     Ok(r) => r,
                     Err(e) => {
                         printing::error(&e);
-                        failed = true;
+                        failed.get_or_insert(e.exit_code());
                         continue;
                     }
                 };
                 let one = std::slice::from_ref(&report);
-                match args.format {
-                    LintFormat::Text => printing::stdout(&format::text_findings(one)),
-                    LintFormat::Github => printing::stdout(&format::github(one)),
-                    _ => {}
+                let printed = match args.format {
+                    LintFormat::Text => printing::stdout_part(&format::text_findings(one)),
+                    LintFormat::Github => printing::stdout_part(&format::github(one)),
+                    _ => Ok(()),
+                };
+                if let Err(e) = printed {
+                    unwritable = Some(e);
+                    return;
                 }
                 if args.diff {
                     match report.diff() {
-                        Some(d) if streaming => printing::stdout(&d),
+                        Some(d) if streaming => {
+                            if let Err(e) = printing::stdout_part(&d) {
+                                unwritable = Some(e);
+                                return;
+                            }
+                        }
                         Some(_) => {}
                         None => printing::status(&format!(
                             "{}: no baseline to diff against (pass --preset)",
@@ -101,22 +124,33 @@ pub fn run(args: LintArgs) -> ExitCode {
             }
         }
     });
-    match args.format {
-        LintFormat::Text => printing::stdout(&format::summary(&kept)),
-        LintFormat::Github => {}
-        LintFormat::Json => printing::stdout(&format::json(&kept)),
-        LintFormat::Sarif => printing::stdout(&format::sarif(&kept)),
-    }
-    if args.diff && !streaming {
-        for r in &kept {
-            if let Some(d) = r.diff() {
-                printing::stdout(&d);
+    let finish = || -> Result<()> {
+        if let Some(e) = unwritable {
+            return Err(e);
+        }
+        match args.format {
+            LintFormat::Text => printing::stdout_part(&format::summary(&kept))?,
+            LintFormat::Github => {}
+            LintFormat::Json => printing::stdout_part(&format::json(&kept))?,
+            LintFormat::Sarif => printing::stdout_part(&format::sarif(&kept))?,
+        }
+        if args.diff && !streaming {
+            for r in &kept {
+                if let Some(d) = r.diff() {
+                    printing::stdout_part(&d)?;
+                }
             }
         }
+        // The end of the stream: syncs every part when stdout is a file.
+        printing::stdout("")
+    };
+    if let Err(e) = finish() {
+        printing::error(&e);
+        return e.exit_code();
     }
     let reports = kept;
-    if failed {
-        return ExitCode::LintFailed;
+    if let Some(code) = failed {
+        return code;
     }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches and turns errors into exit codes.
 
+mod completions;
 mod compose;
 mod env;
 mod explain;
@@ -24,6 +25,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Lint(args) => Ok(lint::run(args)),
         Command::Explain(args) => explain::run(args).map(|()| ExitCode::Ok),
+        Command::Completions(args) => completions::completions(args).map(|()| ExitCode::Ok),
+        Command::Man(args) => completions::man(args).map(|()| ExitCode::Ok),
     };
     match result {
         Ok(code) => code,

@@ -23,7 +23,7 @@ pub fn run(args: PresetsArgs) -> Result<()> {
             printing::stdout(&printing::table(
                 &["PRESET", "GRANTS", "DESCRIPTION"],
                 &rows,
-            ));
+            ))?;
         }
         Some(PresetsAction::Show { name, yaml }) => {
             let p = preset::load_builtin(catalog, &name)?;
@@ -32,7 +32,7 @@ pub fn run(args: PresetsArgs) -> Result<()> {
                     .iter()
                     .find(|(n, _)| *n == name)
                     .expect("load_builtin found it");
-                printing::stdout(text);
+                printing::stdout(text)?;
                 return Ok(());
             }
             let mut out = format!("{}: {}\n", p.name, p.description);
@@ -60,7 +60,7 @@ pub fn run(args: PresetsArgs) -> Result<()> {
                 &["METHOD", "PATH", "TRAITS", "REASON"],
                 &rows,
             ));
-            printing::stdout(&out);
+            printing::stdout(&out)?;
         }
     }
     Ok(())

@@ -8,20 +8,33 @@ use sockproxy_gen::{output, Result};
 use crate::cli::args::{LogFormatArg, PolicyArgs, RenderArgs};
 use crate::cli::printing;
 
-/// The policy inputs of the command line (render and compose take the same ones).
-pub fn policy_inputs(args: &PolicyArgs) -> PolicyInputs {
+/// The policy inputs of the command line (render, compose and verify take the same ones).
+pub fn policy_inputs(args: &PolicyArgs, merge: bool) -> PolicyInputs {
     PolicyInputs {
         presets: args.presets.clone(),
         preset_files: args.preset_files.clone(),
         env_files: args.env_files.clone(),
-        flags: args.flags.clone(),
-        merge: args.merge,
+        flags: args.flags.iter().map(ToString::to_string).collect(),
+        merge,
     }
 }
 
+/// The files the policy options read, each with its option (an output must not be one of them).
+pub fn input_files(args: &PolicyArgs) -> Vec<(&'static str, &std::path::Path)> {
+    let presets = args
+        .preset_files
+        .iter()
+        .map(|p| ("--preset-file", p.as_path()));
+    let envs = args.env_files.iter().map(|p| ("--env-file", p.as_path()));
+    presets.chain(envs).collect()
+}
+
 pub fn run(args: RenderArgs) -> Result<()> {
+    if let Some(path) = &args.output {
+        output::refuse_output_that_is_input(("--output", path), &input_files(&args.policy))?;
+    }
     let catalog = Catalog::builtin();
-    let policy_inputs = policy_inputs(&args.policy);
+    let policy_inputs = policy_inputs(&args.policy, args.merge);
     let policy = Policy::build(catalog, &policy_inputs)?;
     let settings = &policy.flag_settings;
     let listen = match (&args.unix, &args.listen) {
@@ -53,8 +66,8 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let text = render::render(catalog, &policy, &inputs)?;
     printing::notices(&policy.notices);
     match &args.output {
-        Some(path) => output::write_atomic(path, text.as_bytes())?,
-        None => printing::stdout(&text),
+        Some(path) => output::write_file(path, text.as_bytes())?,
+        None => printing::stdout(&text)?,
     }
     Ok(())
 }

@@ -28,6 +28,6 @@ pub fn run(args: RoutesArgs) -> Result<()> {
     printing::stdout(&printing::table(
         &["METHOD", "PATH", "FLAG", "TRAITS"],
         &rows,
-    ));
+    ))?;
     Ok(())
 }

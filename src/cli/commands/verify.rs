@@ -5,41 +5,49 @@ use std::time::Duration;
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::lint::config::Env;
-use sockproxy_gen::policy::{Policy, PolicyInputs};
-use sockproxy_gen::verify::{self, Expectation, Target, VerifyOptions};
-use sockproxy_gen::{output, Error, Result};
+use sockproxy_gen::policy::Policy;
+use sockproxy_gen::verify::{self, Expectation, VerifyOptions};
+use sockproxy_gen::{output, Result};
 
+use super::render::{input_files, policy_inputs};
 use crate::cli::args::{VerifyArgs, VerifyFormat};
 use crate::cli::printing;
 
 pub fn run(args: VerifyArgs) -> Result<ExitCode> {
+    if let Some(path) = &args.report {
+        let mut inputs = input_files(&args.expected);
+        inputs.extend(args.config.as_deref().map(|c| ("--config", c)));
+        output::refuse_output_that_is_input(("--report", path), &inputs)?;
+    }
     let catalog = Catalog::builtin();
-    let target = Target::parse(&args.target).map_err(Error::Invalid)?;
-    let expected = match &args.expected.config {
+    let expected = match &args.config {
         Some(path) => {
-            let mut env = Env::new();
-            for raw in &args.expected.env {
-                let (k, v) = raw
-                    .split_once('=')
-                    .ok_or_else(|| Error::Invalid(format!("--env {raw}: expected KEY=VAL")))?;
-                env.insert(k.to_string(), v.to_string());
-            }
-            verify::expectation_from_config(catalog, path, &env, args.expected.frontend.as_deref())?
+            let env: Env = args
+                .env
+                .iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone()))
+                .collect();
+            verify::expectation_from_config(catalog, path, &env, args.frontend.as_deref())?
         }
-        None => expectation_from_policy(catalog, &args)?,
+        None => {
+            // One listener is probed, so several sources mean the union of their grants.
+            let inputs = policy_inputs(&args.expected, false);
+            let policy = Policy::build(catalog, &inputs)?;
+            Expectation::from_policy(&policy, inputs.describe())
+        }
     };
     let options = VerifyOptions {
-        target,
+        target: args.target.clone(),
         timeout: Duration::from_secs(args.timeout.max(1)),
         api_version: args.api_version.clone(),
     };
     let report = verify::run(catalog, &expected, &options)?;
     match args.format {
-        VerifyFormat::Table => printing::stdout(&printing::verify_table(&report)),
-        VerifyFormat::Json => printing::stdout(&printing::json(&report)),
+        VerifyFormat::Table => printing::stdout(&printing::verify_table(&report))?,
+        VerifyFormat::Json => printing::stdout(&printing::json(&report))?,
     }
     if let Some(path) = &args.report {
-        output::write_atomic(path, verify::markdown(&report).as_bytes())?;
+        output::write_file(path, verify::markdown(&report).as_bytes())?;
         printing::status(&format!("wrote {}", path.display()));
     }
     Ok(if report.summary.mismatches > 0 {
@@ -47,17 +55,4 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         ExitCode::Ok
     })
-}
-
-fn expectation_from_policy(catalog: &Catalog, args: &VerifyArgs) -> Result<Expectation> {
-    let inputs = PolicyInputs {
-        presets: args.expected.presets.clone(),
-        preset_files: args.expected.preset_files.clone(),
-        env_files: args.expected.env_files.clone(),
-        flags: args.expected.flags.clone(),
-        merge: false,
-    };
-    // One listener is probed, so several presets mean the union of their grants.
-    let policy = Policy::build(catalog, &inputs)?;
-    Ok(Expectation::from_policy(&policy, inputs.describe()))
 }
