@@ -12,8 +12,8 @@ use common::backend::RecordingBackend;
 use common::corpus::{self, Probe};
 use common::Haproxy;
 use sockproxy_gen::catalog::Catalog;
-use sockproxy_gen::lint::config::{self, Env};
-use sockproxy_gen::lint::eval::{self, Request};
+use sockproxy_gen::haproxy::eval::{self, Request};
+use sockproxy_gen::haproxy::syntax::{self, Env};
 
 /// One HAProxy process: a config, its environment, and the frontend behind each port.
 struct Case {
@@ -53,10 +53,10 @@ fn fixture_case(name: &str, text: &str, port: u16, socket: &str, flags: &[(&str,
     for (k, v) in flags {
         env.insert(k.to_string(), v.to_string());
     }
-    let frontend = config::parse(text, &env)
+    let frontend = syntax::parse(text, &env)
         .sections
         .iter()
-        .find(|s| s.kind == config::SectionKind::Frontend)
+        .find(|s| s.kind == syntax::SectionKind::Frontend)
         .and_then(|s| s.name.clone())
         .unwrap();
     Case {
@@ -168,7 +168,7 @@ fn run(haproxy: &Haproxy, requests: &[Probe]) -> (Tally, Vec<String>) {
     let mut tally = Tally::default();
     let mut failures = Vec::new();
     for (ci, case) in cases(&work).into_iter().enumerate() {
-        let parsed = config::parse(&case.text, &case.env);
+        let parsed = syntax::parse(&case.text, &case.env);
         assert!(
             parsed.errors.is_empty(),
             "{}: {:?}",

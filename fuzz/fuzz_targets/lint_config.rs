@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use sockproxy_gen::lint::{self, config::Env, LintOptions};
+use sockproxy_gen::haproxy::syntax::Env;
+use sockproxy_gen::lint::{self, LintOptions};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

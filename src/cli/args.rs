@@ -357,7 +357,7 @@ fn api_version(raw: &str) -> Result<String, String> {
 
 /// An HAProxy line the lint evaluator models.
 fn haproxy_version(raw: &str) -> Result<String, String> {
-    match sockproxy_gen::lint::eval::Dialect::for_version(raw) {
+    match sockproxy_gen::haproxy::eval::Dialect::for_version(raw) {
         Some(_) => Ok(raw.to_string()),
         None => {
             Err("the evaluator knows HAProxy 2.6, 3.0 and 3.2 (and later); give one of them".into())

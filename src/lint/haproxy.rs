@@ -4,185 +4,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::config::{self, Config, Directive, Section, SectionKind};
-use super::eval::{self, Model};
-use super::matrix::{self, Matrix};
 use super::{Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
+use crate::haproxy::eval::{self, Model};
+use crate::haproxy::keywords::known_keyword;
+use crate::haproxy::matrix::{self, Matrix};
+use crate::haproxy::syntax::{self as config, Config, Directive, Section, SectionKind};
 use crate::policy::Policy;
 use crate::render::{self, RenderInputs};
 
 /// Keywords sockproxy-gen knows in proxy sections (frontend, backend, listen, defaults). An
 /// unknown one is more likely a typo than a feature, and HAProxy would refuse it.
-const PROXY_KEYWORDS: &[&str] = &[
-    "acl",
-    "backlog",
-    "balance",
-    "bind",
-    "capture",
-    "compression",
-    "cookie",
-    "declare",
-    "default-server",
-    "default_backend",
-    "description",
-    "disabled",
-    "dispatch",
-    "enabled",
-    "errorfile",
-    "errorfiles",
-    "errorloc",
-    "errorloc302",
-    "errorloc303",
-    "error-log-format",
-    "filter",
-    "force-persist",
-    "fullconn",
-    "hash-balance-factor",
-    "hash-type",
-    "http-after-response",
-    "http-check",
-    "http-error",
-    "http-request",
-    "http-response",
-    "http-reuse",
-    "http-send-name-header",
-    "id",
-    "ignore-persist",
-    "load-server-state-from-file",
-    "log",
-    "log-format",
-    "log-format-sd",
-    "log-tag",
-    "log-steps",
-    "max-keep-alive-queue",
-    "max-session-srv-conns",
-    "maxconn",
-    "mode",
-    "monitor",
-    "monitor-uri",
-    "no",
-    "option",
-    "persist",
-    "rate-limit",
-    "redirect",
-    "retries",
-    "retry-on",
-    "server",
-    "server-state-file-name",
-    "server-template",
-    "source",
-    "stats",
-    "stick",
-    "stick-table",
-    "tcp-check",
-    "tcp-request",
-    "tcp-response",
-    "timeout",
-    "transparent",
-    "unique-id-format",
-    "unique-id-header",
-    "use-fcgi-app",
-    "use-server",
-    "use_backend",
-    "guid",
-    "email-alert",
-];
-
-const GLOBAL_KEYWORDS: &[&str] = &[
-    "ca-base",
-    "chroot",
-    "cpu-map",
-    "crt-base",
-    "daemon",
-    "default-path",
-    "description",
-    "expose-experimental-directives",
-    "external-check",
-    "gid",
-    "group",
-    "hard-stop-after",
-    "insecure-fork-wanted",
-    "insecure-setuid-wanted",
-    "localpeer",
-    "log",
-    "log-send-hostname",
-    "log-tag",
-    "lua-load",
-    "lua-prepend-path",
-    "master-worker",
-    "maxconn",
-    "maxconnrate",
-    "maxpipes",
-    "maxsessrate",
-    "maxsslconn",
-    "maxsslrate",
-    "maxzlibmem",
-    "mworker-max-reloads",
-    "nbthread",
-    "node",
-    "noepoll",
-    "nogetaddrinfo",
-    "nokqueue",
-    "nopoll",
-    "noreuseport",
-    "nosplice",
-    "numa-cpu-mapping",
-    "pidfile",
-    "presetenv",
-    "resetenv",
-    "setenv",
-    "set-dumpable",
-    "set-var",
-    "spread-checks",
-    "stats",
-    "strict-limits",
-    "thread-groups",
-    "uid",
-    "ulimit-n",
-    "unsetenv",
-    "user",
-    "busy-polling",
-    "cluster-secret",
-    "httpclient.resolvers.disabled",
-    "h1-case-adjust",
-    "max-spread-checks",
-    "profiling.tasks",
-    "quiet",
-    "zero-warning",
-    "default-server",
-];
-
-const GLOBAL_PREFIXES: &[&str] = &[
-    "tune.",
-    "ssl-",
-    "h1-",
-    "h2-",
-    "quic",
-    "ocsp-",
-    "httpclient.",
-    "lua-",
-    "log-",
-    "stats-",
-    "51degrees-",
-    "deviceatlas-",
-    "wurfl-",
-    "limited-quic",
-    "set-var",
-];
-
-fn known_keyword(kind: SectionKind, keyword: &str) -> bool {
-    match kind {
-        SectionKind::Global => {
-            GLOBAL_KEYWORDS.contains(&keyword)
-                || GLOBAL_PREFIXES.iter().any(|p| keyword.starts_with(p))
-        }
-        SectionKind::Other => true,
-        _ => PROXY_KEYWORDS.contains(&keyword),
-    }
-}
-
 fn malformed(path: &Path, line: usize, column: Option<usize>, message: String) -> Error {
     Error::Malformed {
         location: Location {
@@ -741,18 +574,9 @@ fn hardening(
     }
 }
 
-/// Parses `text`; the first line HAProxy's syntax does not allow is an error with file:line:col.
-pub fn parse(path: &Path, text: &str, env: &config::Env) -> Result<Config> {
-    let parsed = config::parse(text, env);
-    match parsed.errors.first() {
-        Some(e) => Err(malformed(path, e.line, Some(e.column), e.message.clone())),
-        None => Ok(parsed),
-    }
-}
-
 pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
     let catalog = Catalog::builtin();
-    let parsed = parse(path, text, &options.env)?;
+    let parsed = crate::haproxy::parse(path, text, &options.env)?;
     for s in &parsed.sections {
         for d in &s.directives {
             if !known_keyword(s.kind, d.keyword()) {

@@ -1,27 +1,24 @@
 //! `lint`: read haproxy.cfg, compose and .env files, compute what they really let through, and
 //! compare it with the least-privilege baseline.
 //!
-//! Files are recognised by content. For an HAProxy config the evaluator ([`eval`]) gives the
-//! permission matrix ([`matrix`]): every catalog route, bare and with version prefixes, allowed
+//! Files are recognised by content. For an HAProxy config the evaluator
+//! ([`crate::haproxy::eval`]) gives the permission matrix ([`crate::haproxy::matrix`]): every catalog route, bare and with version prefixes, allowed
 //! or denied, with the line that decided. That is compared with the baseline: `--preset`, or
 //! the file's own sockproxy-gen header (re-rendered, so drift shows), or none (general risks
 //! only). Compose and .env files get the checks of [`compose`].
 
 pub mod codes;
 pub mod compose;
-pub mod config;
-pub mod eval;
 pub mod format;
 pub mod haproxy;
-pub mod matrix;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::haproxy::eval::Dialect;
+use crate::haproxy::syntax::Env;
 pub use codes::{Code, Severity};
-use config::Env;
-use eval::Dialect;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Location, Result};
@@ -137,7 +134,7 @@ pub struct FileReport {
     /// What the baseline is: `preset traefik`, `the file's header`, or none.
     pub baseline: Option<String>,
     pub findings: Vec<Finding>,
-    pub matrices: Vec<matrix::Matrix>,
+    pub matrices: Vec<crate::haproxy::matrix::Matrix>,
     /// The rendered baseline, for `--diff`.
     #[serde(skip)]
     pub baseline_text: Option<String>,
@@ -198,7 +195,7 @@ pub fn read(path: &Path) -> Result<String> {
 /// Which kind of file `text` is.
 pub fn detect(path: &Path, text: &str) -> Option<FileKind> {
     let body = text.strip_prefix(crate::dotenv::BOM).unwrap_or(text);
-    if config::looks_like_haproxy(body) {
+    if crate::haproxy::syntax::looks_like_haproxy(body) {
         return Some(FileKind::Haproxy);
     }
     if body.lines().any(|l| l.trim_end() == "services:") {

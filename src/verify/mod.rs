@@ -47,12 +47,12 @@ impl Expectation {
 pub fn expectation_from_config(
     catalog: &Catalog,
     path: &std::path::Path,
-    env: &crate::lint::config::Env,
+    env: &crate::haproxy::syntax::Env,
     frontend: Option<&str>,
 ) -> Result<Expectation> {
-    use crate::lint::{eval, matrix};
+    use crate::haproxy::{eval, matrix};
     let text = crate::lint::read(path)?;
-    let parsed = crate::lint::haproxy::parse(path, &text, env)?;
+    let parsed = crate::haproxy::parse(path, &text, env)?;
     let at = |line: usize, message: String| Error::Malformed {
         location: crate::error::Location {
             file: path.to_path_buf(),

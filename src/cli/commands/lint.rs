@@ -4,7 +4,7 @@
 
 use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
-use sockproxy_gen::lint::config::Env;
+use sockproxy_gen::haproxy::syntax::Env;
 use sockproxy_gen::lint::{self, compose, format, FileReport, LintOptions, Severity};
 use sockproxy_gen::policy::Notice;
 use sockproxy_gen::Result;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::error::ExitCode;
-use sockproxy_gen::lint::config::Env;
+use sockproxy_gen::haproxy::syntax::Env;
 use sockproxy_gen::policy::Policy;
 use sockproxy_gen::verify::{self, Expectation, VerifyOptions};
 use sockproxy_gen::{output, Result};

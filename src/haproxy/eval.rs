@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use regex::bytes::{Regex, RegexBuilder};
 
-use super::config::{Config, Directive, Env, Section, SectionKind, Word};
+use super::syntax::{Config, Directive, Env, Section, SectionKind, Word};
 
 /// Something the evaluator cannot model, with the line where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
