@@ -147,7 +147,7 @@ pub enum Error {
         location: Option<Location>,
     },
 
-    #[error("unknown section `{name}`{}. The sections are {}", did_you_mean(.suggestion), .sections.join(", "))]
+    #[error("unknown section `{name}`{}; the sections are {}", .suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), .sections.join(", "))]
     UnknownSection {
         name: String,
         suggestion: Option<String>,

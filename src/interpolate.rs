@@ -224,7 +224,13 @@ fn braced(
     }
     let colon = rest.starts_with(':');
     let after_colon = &rest[usize::from(colon)..];
-    let op = after_colon.bytes().next().ok_or_else(invalid)?;
+    // The operator is one of `-?+` (ASCII); anything else, a multibyte character included,
+    // makes the reference invalid before any slicing.
+    let op = after_colon
+        .bytes()
+        .next()
+        .filter(|b| matches!(b, b'-' | b'?' | b'+'))
+        .ok_or_else(invalid)?;
     let word = &after_colon[1..];
     // Where `word` starts in the outermost template: `${`, the name, `:`, the operator.
     let word_base = offset + 2 + len + usize::from(colon) + 1;

@@ -13,10 +13,11 @@ use crate::error::{Error, Result};
 
 /// Writes `contents` to `path`, according to what `path` is (symlinks followed):
 ///
-/// - **A regular file** is replaced atomically: a temp file in the same directory gets the
-///   contents, the old file's owner, group and mode (in that order: a chown clears set-id
-///   bits), an fsync, then is renamed over the old name, and the directory is fsynced. A reader
-///   sees the old file or the new one, never half of one. If the owner cannot be kept (a
+/// - **A regular file** is replaced atomically, if we may write to it (a read-only file refuses,
+///   as with `>`): a temp file in the same directory gets the old file's owner and group, the
+///   contents, then the old mode (in that order: a chown, and a write by a non-root user, clear
+///   set-id bits), an fsync, then is renamed over the old name, and the directory is fsynced.
+///   A reader sees the old file or the new one, never half of one. If the owner cannot be kept (a
 ///   non-root user replacing another user's file in a writable directory), the write is
 ///   refused and the file stays as it was. ACLs, extended attributes and hard links to the old
 ///   file are not carried over (a hard link keeps the old contents).
@@ -94,8 +95,8 @@ pub enum Stdout {
     /// Everything was written (and synced, if stdout is a regular file).
     Written,
     /// The reader went away (`| head`): a broken pipe. Not an error worth a message; the binary
-    /// stops there and exits 0, like ripgrep, so `set -o pipefail` scripts that cut the output
-    /// short do not fail.
+    /// writes nothing more to stdout and finishes with its own exit code (0 for render, 1 for
+    /// lint findings), so cutting the output short never hides a result.
     ReaderGone,
 }
 
@@ -215,6 +216,15 @@ fn replace(target: &Path, existing: Option<&Metadata>, contents: &[u8]) -> Resul
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if existing.is_some() {
+        // Replacing needs only the directory's write permission; a read-only file (0444, or
+        // another user's 0644) must refuse us as `>` would: opening it for writing, without
+        // truncating, asks the kernel (root may, as with `>`).
+        OpenOptions::new()
+            .write(true)
+            .open(target)
+            .map_err(write_err)?;
+    }
     let mut builder = tempfile::Builder::new();
     builder.prefix(".sockproxy-gen-").suffix(".tmp");
     if existing.is_none() {
@@ -235,11 +245,14 @@ fn replace(target: &Path, existing: Option<&Metadata>, contents: &[u8]) -> Resul
                 },
             )?;
         }
-        file.set_permissions(Permissions::from_mode(old.mode() & 0o7777))
-            .map_err(write_err)?;
     }
     let mut file = tmp.as_file();
     file.write_all(contents).map_err(write_err)?;
+    if let Some(old) = existing {
+        // The mode last: a write by a non-root user clears set-id bits set before it.
+        file.set_permissions(Permissions::from_mode(old.mode() & 0o7777))
+            .map_err(write_err)?;
+    }
     file.sync_all().map_err(write_err)?;
     tmp.persist(target).map_err(|e| write_err(e.error))?;
     // The rename is durable only once the directory is on disk. Past this point the new file is

@@ -165,8 +165,65 @@ fn check_path_word(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// What a TCP listener binds to, as far as the config can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BindAddress {
+    /// Every interface, IPv4 and IPv6 (`:::PORT v4v6`, or `::`).
+    Any,
+    /// Every IPv4 interface (`0.0.0.0`).
+    AnyIpv4,
+    /// One address (an IPv4-mapped IPv6 address is its IPv4 address).
+    Ip(std::net::IpAddr),
+    /// A host name, resolved when HAProxy starts: it may be any address.
+    Host(String),
+}
+
+impl BindAddress {
+    /// An address as given to `--listen` or `--health`: an IP literal or a host name. HAProxy
+    /// refuses anything else (`127.0.0.1:9999`, `999.1.1.1`, a zone id, `not_a_host!`).
+    fn parse(text: &str) -> Option<BindAddress> {
+        if let Ok(ip) = text.parse::<std::net::IpAddr>() {
+            let ip = match ip {
+                std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+                v4 => v4,
+            };
+            return Some(match ip {
+                std::net::IpAddr::V4(v4) if v4.is_unspecified() => BindAddress::AnyIpv4,
+                std::net::IpAddr::V6(v6) if v6.is_unspecified() => BindAddress::Any,
+                ip => BindAddress::Ip(ip),
+            });
+        }
+        let host_like = text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+        // All digits and dots, but not an IPv4 address: `999.1.1.1`.
+        let numeric = text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        (host_like && !numeric && text.len() <= 253).then(|| BindAddress::Host(text.to_string()))
+    }
+
+    /// Whether both can receive the same connection.
+    fn overlaps(&self, other: &BindAddress) -> bool {
+        use std::net::IpAddr;
+        match (self, other) {
+            (BindAddress::Any, _) | (_, BindAddress::Any) => true,
+            (BindAddress::Host(_), _) | (_, BindAddress::Host(_)) => true,
+            (BindAddress::AnyIpv4, BindAddress::AnyIpv4) => true,
+            (BindAddress::AnyIpv4, BindAddress::Ip(ip))
+            | (BindAddress::Ip(ip), BindAddress::AnyIpv4) => {
+                matches!(ip, IpAddr::V4(_))
+            }
+            (BindAddress::Ip(a), BindAddress::Ip(b)) => a == b,
+        }
+    }
+}
+
 /// Splits `ADDR:PORT` (`[v6]:PORT` for IPv6) of the health frontend.
-fn health_address(health: &str) -> Result<(&str, u16)> {
+fn health_address(health: &str) -> Result<(BindAddress, u16)> {
     let bad = |why: &str| {
         Error::Invalid(format!(
             "--health {health}: {why}; give ADDR:PORT, for example {DEFAULT_HEALTH} or [::1]:8404"
@@ -181,46 +238,51 @@ fn health_address(health: &str) -> Result<(&str, u16)> {
     if port == 0 {
         return Err(bad("port 0 would bind a random port"));
     }
-    let address = address.trim_start_matches('[').trim_end_matches(']');
-    if address.is_empty() || (address.contains(':') && !health.starts_with('[')) {
-        return Err(bad(
-            "the address is missing or an IPv6 address lacks its brackets",
-        ));
-    }
-    Ok((address, port))
+    let address = match address.strip_prefix('[') {
+        Some(inner) => inner
+            .strip_suffix(']')
+            .filter(|a| a.contains(':'))
+            .ok_or_else(|| bad("an IPv6 address goes in one pair of brackets"))?,
+        None if address.contains(':') => {
+            return Err(bad("an IPv6 address needs brackets"));
+        }
+        None => address,
+    };
+    let parsed = BindAddress::parse(address).ok_or_else(|| {
+        bad(&format!(
+            "`{address}` is neither an IP address nor a host name"
+        ))
+    })?;
+    Ok((parsed, port))
 }
 
 /// What one `bind` line listens on, for the check that no two of them overlap.
 struct Listener {
     what: String,
-    /// `None`: a unix socket.
-    port: Option<u16>,
-    /// The address or path; `None` for TCP on every interface.
-    address: Option<String>,
+    place: Place,
+}
+
+enum Place {
+    Tcp(BindAddress, u16),
+    Unix(String),
 }
 
 impl Listener {
-    /// Whether both bind the same address and port (or path). Two TCP listeners overlap when the
-    /// ports are equal unless both are different IP literals: HAProxy binds with SO_REUSEPORT,
-    /// so an overlap starts without an error and the kernel hands connections to either.
+    /// Whether both can receive the same connection: one path, or one port on addresses that
+    /// overlap. HAProxy binds with SO_REUSEPORT, so an overlap starts without an error and the
+    /// kernel hands each connection to either.
     fn overlaps(&self, other: &Listener) -> bool {
-        match (self.port, other.port) {
-            (None, None) => self.address == other.address,
-            (Some(a), Some(b)) if a == b => match (&self.address, &other.address) {
-                (Some(x), Some(y)) => {
-                    x == y
-                        || x.parse::<std::net::IpAddr>().is_err()
-                        || y.parse::<std::net::IpAddr>().is_err()
-                        || x.parse::<std::net::IpAddr>()
-                            .ok()
-                            .is_some_and(|ip| ip.is_unspecified())
-                        || y.parse::<std::net::IpAddr>()
-                            .ok()
-                            .is_some_and(|ip| ip.is_unspecified())
-                }
-                _ => true,
-            },
+        match (&self.place, &other.place) {
+            (Place::Unix(a), Place::Unix(b)) => a == b,
+            (Place::Tcp(a, p), Place::Tcp(b, q)) => p == q && a.overlaps(b),
             _ => false,
+        }
+    }
+
+    fn where_(&self) -> String {
+        match &self.place {
+            Place::Tcp(_, port) => format!("port {port}"),
+            Place::Unix(path) => path.clone(),
         }
     }
 }
@@ -238,14 +300,21 @@ pub fn check_listeners(options: &RenderOptions, clients: &[&str]) -> Result<()> 
     let (health, health_port) = health_address(&options.health)?;
     let mut listeners = vec![Listener {
         what: format!("the health frontend (--health {})", options.health),
-        port: Some(health_port),
-        address: Some(health.to_string()),
+        place: Place::Tcp(health, health_port),
     }];
     for (index, client) in clients.iter().enumerate() {
         let port = client_port(options.port, index, client)?;
-        let (port, address) = match &options.listen {
-            Listen::All | Listen::Ipv4 => (Some(port), None),
-            Listen::Address { address } => (Some(port), Some(address.clone())),
+        let place = match &options.listen {
+            Listen::All => Place::Tcp(BindAddress::Any, port),
+            Listen::Ipv4 => Place::Tcp(BindAddress::AnyIpv4, port),
+            Listen::Address { address } => {
+                let parsed = BindAddress::parse(address).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "--listen {address}: give one IP address (127.0.0.1, ::1) or a host name, without a port (--port sets it)"
+                    ))
+                })?;
+                Place::Tcp(parsed, port)
+            }
             Listen::Unix { path } => {
                 let path = path.to_string_lossy().replace("{client}", client);
                 if std::path::Path::new(&path) == options.socket {
@@ -253,28 +322,24 @@ pub fn check_listeners(options: &RenderOptions, clients: &[&str]) -> Result<()> 
                         "--unix {path} is the Docker socket itself (--socket): HAProxy would replace the daemon's socket with its own; listen on another path"
                     )));
                 }
-                (None, Some(path))
+                Place::Unix(path)
             }
         };
         listeners.push(Listener {
-            what: match port {
-                Some(p) => format!("client {client} (port {p})"),
-                None => format!("client {client}"),
+            what: match place {
+                Place::Tcp(_, p) => format!("client {client} (port {p})"),
+                Place::Unix(_) => format!("client {client}"),
             },
-            port,
-            address,
+            place,
         });
     }
     for (i, a) in listeners.iter().enumerate() {
         if let Some(b) = listeners[..i].iter().find(|b| b.overlaps(a)) {
-            let place = match (a.port, &a.address) {
-                (Some(p), _) => format!("port {p}"),
-                (None, Some(path)) => path.clone(),
-                (None, None) => String::new(),
-            };
             return Err(Error::Invalid(format!(
-                "{} and {} would both listen on {place}: HAProxy starts anyway and the kernel hands each connection to either; give --port or --health another port",
-                b.what, a.what
+                "{} and {} would both listen on {}: HAProxy starts anyway and the kernel hands each connection to either; move one of them to another port",
+                b.what,
+                a.what,
+                a.where_()
             )));
         }
     }
@@ -381,4 +446,111 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     };
     let text = crate::template::render("haproxy.cfg", TEMPLATE, &view);
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(
+        listen: Listen,
+        port: u16,
+        health: &str,
+        clients: &[&str],
+    ) -> std::result::Result<(), String> {
+        let options = RenderOptions {
+            listen,
+            port,
+            health: health.into(),
+            ..RenderOptions::default()
+        };
+        check_listeners(&options, clients).map_err(|e| e.to_string())
+    }
+
+    fn at(address: &str) -> Listen {
+        Listen::Address {
+            address: address.into(),
+        }
+    }
+
+    #[test]
+    fn listeners_that_share_a_port_and_an_address_are_refused() {
+        let one = &["traefik"];
+        let overlapping = [
+            (Listen::All, 8404, "127.0.0.1:8404"),
+            (Listen::Ipv4, 8404, "127.0.0.1:8404"),
+            (at("127.0.0.1"), 8404, "127.0.0.1:8404"),
+            (at("::1"), 8404, "[::1]:8404"),
+            (at("0:0:0:0:0:0:0:1"), 8404, "[::1]:8404"),
+            (at("::ffff:127.0.0.1"), 8404, "127.0.0.1:8404"),
+            (at("::"), 8404, "127.0.0.1:8404"),
+            (at("0.0.0.0"), 8404, "127.0.0.2:8404"),
+            (at("localhost"), 8404, "127.0.0.2:8404"),
+        ];
+        for (listen, port, health) in overlapping {
+            let what = format!("{listen:?} {port} {health}");
+            let err = check(listen, port, health, one).expect_err(&what);
+            assert!(
+                err.contains("would both listen on port 8404"),
+                "{what}: {err}"
+            );
+        }
+        let apart = [
+            (at("127.0.0.2"), 8404, "127.0.0.1:8404"),
+            (at("::1"), 8404, "127.0.0.1:8404"),
+            (Listen::Ipv4, 9000, "[::1]:9000"),
+            (Listen::All, 2375, "127.0.0.1:8404"),
+        ];
+        for (listen, port, health) in apart {
+            let what = format!("{listen:?} {port} {health}");
+            assert_eq!(check(listen, port, health, one), Ok(()), "{what}");
+        }
+        // Several clients take consecutive ports: the second one lands on the health port.
+        let err = check(Listen::All, 8403, "127.0.0.1:8404", &["a", "b"]).unwrap_err();
+        assert!(err.contains("client b (port 8404)"), "{err}");
+        // Unix listeners: one path each, never the Docker socket.
+        let unix = |p: &str| Listen::Unix { path: p.into() };
+        assert!(check(unix("/run/{client}.sock"), 0, "127.0.0.1:8404", &["a", "b"]).is_ok());
+        let err = check(unix("/var/run/docker.sock"), 0, "127.0.0.1:8404", one).unwrap_err();
+        assert!(err.contains("the Docker socket itself"), "{err}");
+    }
+
+    #[test]
+    fn addresses_haproxy_refuses_are_refused() {
+        for bad in [
+            "127.0.0.1:9999",
+            "999.1.1.1",
+            "fe80::1%eth0",
+            "not_a_host!",
+            "",
+            "-x",
+        ] {
+            assert!(
+                check(at(bad), 2375, DEFAULT_HEALTH, &["t"]).is_err(),
+                "--listen {bad}"
+            );
+        }
+        for bad in [
+            "localhost",
+            "x]:8404",
+            "[::1]x:8404",
+            "[[::1]]:8404",
+            "é:8404",
+            "::1:8404",
+            "h:0",
+            "h:x",
+        ] {
+            assert!(
+                check(Listen::All, 2375, bad, &["t"]).is_err(),
+                "--health {bad}"
+            );
+        }
+        for good in ["127.0.0.1:8404", "[::1]:8404", "proxy.internal:8404"] {
+            assert_eq!(
+                check(Listen::All, 2375, good, &["t"]),
+                Ok(()),
+                "--health {good}"
+            );
+        }
+    }
 }

@@ -447,6 +447,22 @@ fn bash_completion_completes_subcommands_and_options() {
         options.lines().any(|l| l == "--preset") && options.lines().any(|l| l == "--preset-file"),
         "{options}"
     );
+    // zsh and fish parse their scripts without running them (Debian's zsh and fish).
+    for (shell, check) in [("zsh", vec!["-n"]), ("fish", vec!["--no-execute"])] {
+        let out = cli().args(["completions", shell]).output().unwrap();
+        let file = dir.path().join(format!("completion.{shell}"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        let parsed = std::process::Command::new(shell)
+            .args(&check)
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("{shell} (installed by .ci/setup): {e}"));
+        assert!(
+            parsed.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&parsed.stderr)
+        );
+    }
     for shell in ["zsh", "fish", "elvish", "powershell"] {
         let out = cli().args(["completions", shell]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);

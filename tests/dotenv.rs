@@ -543,6 +543,17 @@ proptest! {
         let _ = dotenv::parse(&text, Path::new("x.env"), &env);
         let _ = dotenv::set(&text, Path::new("x.env"), KEY, "1", &env);
     }
+
+    /// Interpolation syntax next to multibyte characters: every operator position and a
+    /// character of two, three and four bytes after it (a `${B` before `é` once crashed).
+    #[test]
+    fn interpolation_never_panics_on_multibyte_text(
+        text in "(\\$\\{?[A-Za-z_]{0,3}(:?[-?+])?[é€😀}{$'\"\\\\ =#\n]{0,3}|[A-Z=é€😀\"'#\n ]){0,24}"
+    ) {
+        let _ = dotenv::parse(&text, Path::new("x.env"), &env);
+        let _ = dotenv::set(&text, Path::new("x.env"), KEY, "1", &env);
+        let _ = sockproxy_gen::interpolate::interpolate(&text, &env);
+    }
 }
 
 // ---- the commands ----

@@ -250,6 +250,50 @@ fn an_owner_that_cannot_be_kept_is_refused() {
     );
 }
 
+/// Runs the binary as `nobody` (uid and gid 65534, no other groups).
+fn as_nobody(args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_read_only_file_is_not_replaced_and_set_id_bits_survive() {
+    // nobody's own directory and files: a 0444 file refuses to be written, as `>` would; a
+    // 0400 .env too.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(dir.path(), Some(NOBODY), Some(NOBODY)).unwrap();
+    let ro = dir.path().join("ro.cfg");
+    std::fs::write(&ro, "old\n").unwrap();
+    std::os::unix::fs::chown(&ro, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = as_nobody(&["render", "--preset", "traefik", "-o", path_arg(&ro)]);
+    assert_eq!(out.status.code(), Some(73), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&ro).unwrap(), "old\n");
+    assert_eq!(dir_entries(dir.path()), vec!["ro.cfg"], "no temp file left");
+
+    // Set-id bits of a file the user may write stay, although the kernel clears them on write.
+    for mode in [0o4755, 0o2775] {
+        let f = dir.path().join(format!("mode-{mode:o}.cfg"));
+        std::fs::write(&f, "old\n").unwrap();
+        std::os::unix::fs::chown(&f, Some(NOBODY), Some(NOBODY)).unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = as_nobody(&["render", "--preset", "traefik", "-o", path_arg(&f)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(meta.mode() & 0o7777, mode, "{mode:o}");
+        assert_ne!(std::fs::read_to_string(&f).unwrap(), "old\n");
+    }
+}
+
 #[test]
 fn a_new_file_follows_the_umask() {
     let dir = tempfile::tempdir().unwrap();
@@ -493,7 +537,7 @@ fn a_full_file_system_leaves_the_old_file_and_fails() {
 }
 
 #[test]
-fn a_reader_that_went_away_is_a_quiet_exit_0() {
+fn a_reader_that_went_away_ends_output_quietly_and_keeps_the_exit_code() {
     // A pipe whose reading end is closed before the first write: a FIFO opened read-write (so
     // the write-only open does not block), then that read-write end closed.
     let dir = tempfile::tempdir().unwrap();
@@ -520,20 +564,42 @@ fn a_reader_that_went_away_is_a_quiet_exit_0() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/tecnativa-style.cfg"
     );
-    let mut child = raw()
-        .args(["lint", "--fail-on", "never"])
-        .args([fixture; 100])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+    // The findings still decide the exit code: 1 with the default --fail-on, 0 with never.
+    for (fail_on, code) in [("warning", 1), ("never", 0)] {
+        let mut child = raw()
+            .args(["lint", "--fail-on", fail_on])
+            .args([fixture; 100])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 10];
+        let mut reader = child.stdout.take().unwrap();
+        reader.read_exact(&mut first).unwrap();
+        drop(reader);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{fail_on}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "no message");
+    }
+
+    // verify behind a cut pipe still writes its --report and exits with its own code: the
+    // target refuses connections, so the code is 69 and the report is not written; the check
+    // is that the pipe does not turn it into 0.
+    let (read_end, write_end) = std::io::pipe().unwrap();
+    drop(read_end);
+    let out = raw()
+        .args([
+            "verify",
+            "tcp://127.0.0.1:1",
+            "--preset",
+            "traefik",
+            "--timeout",
+            "1",
+        ])
+        .stdout(write_end)
+        .output()
         .unwrap();
-    let mut first = [0u8; 10];
-    let mut reader = child.stdout.take().unwrap();
-    reader.read_exact(&mut first).unwrap();
-    drop(reader);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "", "no message");
+    assert_eq!(out.status.code(), Some(69), "{}", stderr(&out));
 }
 
 /// The effective user id, from /proc (no libc in the tests).

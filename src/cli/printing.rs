@@ -24,23 +24,31 @@ pub fn notices(notices: &[Notice]) {
     }
 }
 
-/// Writes to stdout, checking every error ([`output::write_stdout`]): a full disk or
-/// `/dev/full` is an error (exit 73). A reader that went away (`| head`) is not worth a message:
-/// the process ends there, quietly, with exit 0 (as ripgrep does), whatever is left to do.
+/// Writes to stdout and checks it: a failed write (`/dev/full`, a full disk) is an error (exit
+/// 73). A reader that went away (`| head`) is not worth a message: the rest of the output is
+/// dropped, and the command still finishes its work (a report file, the findings) and exits
+/// with its own code, so `lint ... | head` still fails on findings.
 pub fn stdout(text: &str) -> Result<()> {
-    quiet_if_gone(output::write_stdout(text.as_bytes())?)
+    unless_gone(|| output::write_stdout(text.as_bytes()))
 }
 
 /// Like `stdout`, for one part of a stream that ends with `stdout` (which syncs it all).
 pub fn stdout_part(text: &str) -> Result<()> {
-    quiet_if_gone(output::write_stdout_part(text.as_bytes())?)
+    unless_gone(|| output::write_stdout_part(text.as_bytes()))
 }
 
-fn quiet_if_gone(written: output::Stdout) -> Result<()> {
-    match written {
-        output::Stdout::Written => Ok(()),
-        output::Stdout::ReaderGone => std::process::exit(0),
+/// Set once stdout's reader has gone: nothing more is written there.
+static READER_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn unless_gone(write: impl FnOnce() -> Result<output::Stdout>) -> Result<()> {
+    use std::sync::atomic::Ordering;
+    if READER_GONE.load(Ordering::Relaxed) {
+        return Ok(());
     }
+    if write()? == output::Stdout::ReaderGone {
+        READER_GONE.store(true, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 /// A plain table: columns padded to the widest cell.
@@ -149,6 +157,9 @@ pub fn usage(e: &clap::Error) -> sockproxy_gen::error::ExitCode {
     match (e.use_stderr(), printed) {
         (true, _) => ExitCode::Usage,
         (false, Ok(())) => ExitCode::Ok,
-        (false, Err(_)) => ExitCode::CantCreate,
+        (false, Err(source)) => {
+            eprintln!("error: cannot write to stdout: {source}");
+            ExitCode::CantCreate
+        }
     }
 }
