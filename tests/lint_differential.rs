@@ -14,6 +14,7 @@ use common::Haproxy;
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::haproxy::eval::{self, Request};
 use sockproxy_gen::haproxy::syntax::{self, Env};
+use sockproxy_gen::haproxy::version::Version;
 
 /// One HAProxy process: a config, its environment, and the frontend behind each port.
 struct Case {
@@ -53,7 +54,7 @@ fn fixture_case(name: &str, text: &str, port: u16, socket: &str, flags: &[(&str,
     for (k, v) in flags {
         env.insert(k.to_string(), v.to_string());
     }
-    let frontend = syntax::parse(text, &env)
+    let frontend = syntax::parse(text, &env, Version::parse("3.2").unwrap())
         .sections
         .iter()
         .find(|s| s.kind == syntax::SectionKind::Frontend)
@@ -168,15 +169,15 @@ fn run(haproxy: &Haproxy, requests: &[Probe]) -> (Tally, Vec<String>) {
     let mut tally = Tally::default();
     let mut failures = Vec::new();
     for (ci, case) in cases(&work).into_iter().enumerate() {
-        let parsed = syntax::parse(&case.text, &case.env);
+        let version = Version::parse(&haproxy.version).expect("a supported line");
+        let parsed = syntax::parse(&case.text, &case.env, version);
         assert!(
             parsed.errors.is_empty(),
             "{}: {:?}",
             case.name,
             parsed.errors
         );
-        let dialect = eval::Dialect::for_version(&haproxy.version).expect("a supported line");
-        let model = eval::compile(&parsed, &case.env, dialect);
+        let model = eval::compile(&parsed, version.dialect().expect("a supported line"));
         assert!(
             model.unevaluable.is_empty(),
             "{}: {:?}",

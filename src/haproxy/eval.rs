@@ -160,14 +160,7 @@ impl Dialect {
 
     /// The lines measured: 2.6, 3.0 (as 2.6) and 3.2 or later; 3.1 was not measured.
     pub fn for_version(version: &str) -> Option<Dialect> {
-        let mut parts = version.split('.');
-        let major: u32 = parts.next()?.parse().ok()?;
-        let minor: u32 = parts.next()?.parse().ok()?;
-        match (major, minor) {
-            (2, 6..) | (3, 0) => Some(Dialect::HAPROXY_2_6),
-            (3, 2..) | (4.., _) => Some(Dialect::HAPROXY_3_2),
-            _ => None,
-        }
+        super::version::Version::parse(version)?.dialect()
     }
 }
 
@@ -624,8 +617,9 @@ impl Compiler {
     }
 }
 
-/// Compiles every frontend, listen and backend of `config`.
-pub fn compile(config: &Config, env: &Env, dialect: Dialect) -> Model {
+/// Compiles every frontend, listen and backend of `config`; `env(VAR)` reads the environment
+/// the parse left (`Config::env`).
+pub fn compile(config: &Config, dialect: Dialect) -> Model {
     let mut compiler = Compiler {
         unevaluable: Vec::new(),
     };
@@ -648,7 +642,7 @@ pub fn compile(config: &Config, env: &Env, dialect: Dialect) -> Model {
     Model {
         proxies,
         unevaluable: compiler.unevaluable,
-        env: env.clone(),
+        env: config.env.clone(),
         dialect,
     }
 }

@@ -8,6 +8,9 @@
 
 use std::collections::BTreeMap;
 
+use super::conditions::{self, Truth};
+use super::version::Version;
+
 /// Where a word comes from: 1-based line and column (in characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -109,6 +112,13 @@ pub struct Config {
     pub unset: Vec<UnsetVariable>,
     /// The JSON after `# sockproxy-gen-inputs:`, with its line.
     pub inputs_header: Option<(usize, String)>,
+    /// Every `.if`/`.elif` condition HAProxy evaluates, with its value.
+    pub conditions: Vec<Condition>,
+    /// The `.diag/.notice/.warning/.alert` lines of the branches taken.
+    pub messages: Vec<Message>,
+    /// The environment after the global section's `setenv` and friends: what `env(VAR)` reads
+    /// when the proxy runs.
+    pub env: Env,
 }
 
 impl Config {
@@ -139,13 +149,73 @@ pub fn looks_like_haproxy(text: &str) -> bool {
     })
 }
 
-/// Parses a whole file.
-pub fn parse(text: &str, env: &Env) -> Config {
+/// What a `.if`/`.elif` decided, for the findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub line: usize,
+    /// The condition as written (after unquoting and variable expansion).
+    pub text: String,
+    /// `None` when it could not be decided from the file (the reason is in `unknown`).
+    pub value: Option<bool>,
+    pub unknown: Option<String>,
+}
+
+/// A `.diag`, `.notice`, `.warning` or `.alert` line that HAProxy would print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub line: usize,
+    pub level: String,
+    pub text: String,
+}
+
+/// How a parse treats what the file alone cannot decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assume {
+    /// The value of a condition that cannot be decided (`feature(LUA)`).
+    pub unknown_conditions: bool,
+}
+
+/// Parses a whole file for HAProxy `version`, conditions that cannot be decided taken as false.
+pub fn parse(text: &str, env: &Env, version: Version) -> Config {
+    parse_assuming(
+        text,
+        env,
+        version,
+        Assume {
+            unknown_conditions: false,
+        },
+    )
+}
+
+/// One open `.if` block: whether its current branch is taken, and whether one was.
+struct Block {
+    line: usize,
+    taking: bool,
+    taken: bool,
+    seen_else: bool,
+    /// The enclosing blocks all take their current branch.
+    outer: bool,
+}
+
+/// Parses a whole file for HAProxy `version`, with `assume` for what it cannot decide.
+///
+/// As HAProxy does: every line is split into words (a quoting error is an error even in a
+/// branch not taken); `.if/.elif/.else/.endif` choose the lines that count; `.diag/.notice/
+/// .warning/.alert` are messages (an alert in a branch taken fails the file); `setenv`,
+/// `presetenv`, `unsetenv` and `resetenv` in `global` change the environment of the lines after
+/// them, and `Config::env` is the environment the running process has (what `env(VAR)` reads).
+pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -> Config {
     let mut config = Config::default();
+    let mut env = env.clone();
+    for (name, value) in conditions::predefined(version) {
+        env.entry(name.to_string()).or_insert(value);
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    let taking = |blocks: &[Block]| blocks.last().is_none_or(|b| b.taking && b.outer);
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let tokens = match tokenize(raw, line_no, env, &mut config.unset) {
+        let tokens = match tokenize(raw, line_no, &env, &mut config.unset) {
             Ok(t) => t,
             Err(e) => {
                 config.errors.push(e);
@@ -159,6 +229,127 @@ pub fn parse(text: &str, env: &Env) -> Config {
             }
         }
         if tokens.words.is_empty() {
+            continue;
+        }
+        let first = tokens.words[0].text.clone();
+        let error = |message: String| ParseError {
+            line: line_no,
+            column: tokens.words[0].span.column,
+            message,
+        };
+        if first.starts_with('.') {
+            let rest = tokens.words[1..]
+                .iter()
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let outer = taking(&blocks);
+            let decide = |config: &mut Config| -> Option<bool> {
+                match conditions::evaluate(&rest, &env, version) {
+                    Ok(Truth::Known(b)) => {
+                        config.conditions.push(Condition {
+                            line: line_no,
+                            text: rest.clone(),
+                            value: Some(b),
+                            unknown: None,
+                        });
+                        Some(b)
+                    }
+                    Ok(Truth::Unknown(why)) => {
+                        config.conditions.push(Condition {
+                            line: line_no,
+                            text: rest.clone(),
+                            value: None,
+                            unknown: Some(why),
+                        });
+                        Some(assume.unknown_conditions)
+                    }
+                    Err(message) => {
+                        config.errors.push(error(format!(
+                            "cannot evaluate `{first} {rest}`: {message} (HAProxy {} refuses it too)",
+                            version.line()
+                        )));
+                        None
+                    }
+                }
+            };
+            match first.as_str() {
+                ".if" => {
+                    // A condition in a branch not taken is not evaluated by HAProxy.
+                    let value = if outer {
+                        decide(&mut config)
+                    } else {
+                        Some(false)
+                    };
+                    let value = value.unwrap_or(false);
+                    blocks.push(Block {
+                        line: line_no,
+                        taking: value,
+                        taken: value,
+                        seen_else: false,
+                        outer,
+                    });
+                }
+                ".elif" | ".else" => {
+                    let Some(block) = blocks.last() else {
+                        config.errors.push(error(format!(
+                            "`{first}` without `.if`; HAProxy refuses it too"
+                        )));
+                        continue;
+                    };
+                    if block.seen_else {
+                        config.errors.push(error(format!(
+                            "`{first}` after `.else` (block of line {}); HAProxy refuses it too",
+                            block.line
+                        )));
+                        continue;
+                    }
+                    let (already, outer) = (block.taken, block.outer);
+                    let value = if first == ".else" {
+                        !already
+                    } else if already || !outer {
+                        false
+                    } else {
+                        decide(&mut config).unwrap_or(false)
+                    };
+                    let block = blocks.last_mut().expect("checked above");
+                    block.taking = value;
+                    block.taken |= value;
+                    block.seen_else = first == ".else";
+                }
+                ".endif" => {
+                    if blocks.pop().is_none() {
+                        config.errors.push(error(
+                            "`.endif` without `.if`; HAProxy refuses it too".into(),
+                        ));
+                    }
+                }
+                ".diag" | ".notice" | ".warning" | ".alert" => {
+                    if taking(&blocks) {
+                        let level = first.trim_start_matches('.').to_string();
+                        if level == "alert" {
+                            config.errors.push(error(format!(
+                                "`.alert {rest}`: the file stops HAProxy here, as it says"
+                            )));
+                        }
+                        config.messages.push(Message {
+                            line: line_no,
+                            level,
+                            text: rest,
+                        });
+                    }
+                }
+                _ => {
+                    if taking(&blocks) {
+                        config.errors.push(error(format!(
+                            "unknown directive `{first}`; HAProxy knows .if, .elif, .else, .endif, .diag, .notice, .warning and .alert"
+                        )));
+                    }
+                }
+            }
+            continue;
+        }
+        if !taking(&blocks) {
             continue;
         }
         let directive = Directive {
@@ -178,7 +369,12 @@ pub fn parse(text: &str, env: &Env) -> Config {
                 });
             }
             _ => match config.sections.last_mut() {
-                Some(section) => section.directives.push(directive),
+                Some(section) => {
+                    if section.kind == SectionKind::Global {
+                        change_environment(&directive, &mut env);
+                    }
+                    section.directives.push(directive)
+                }
                 None => config.errors.push(ParseError {
                     line: line_no,
                     column: directive.words[0].span.column,
@@ -189,7 +385,36 @@ pub fn parse(text: &str, env: &Env) -> Config {
             },
         }
     }
+    if let Some(open) = blocks.last() {
+        config.errors.push(ParseError {
+            line: open.line,
+            column: 1,
+            message: "this `.if` has no `.endif`; HAProxy refuses it too".into(),
+        });
+    }
+    config.env = env;
     config
+}
+
+/// `setenv`, `presetenv`, `unsetenv` and `resetenv` of the global section.
+fn change_environment(directive: &Directive, env: &mut Env) {
+    let args: Vec<&str> = directive.args().iter().map(|w| w.text.as_str()).collect();
+    match (directive.keyword(), args.as_slice()) {
+        ("setenv", [name, value, ..]) => {
+            env.insert(name.to_string(), value.to_string());
+        }
+        ("presetenv", [name, value, ..]) => {
+            env.entry(name.to_string())
+                .or_insert_with(|| value.to_string());
+        }
+        ("unsetenv", names) => {
+            for name in names {
+                env.remove(*name);
+            }
+        }
+        ("resetenv", keep) => env.retain(|k, _| keep.contains(&k.as_str())),
+        _ => {}
+    }
 }
 
 struct Tokens {
@@ -230,6 +455,8 @@ fn tokenize(
         }
         let start = i;
         let mut text = String::new();
+        // Words that a `"${VAR[*]}"` split off before `text`.
+        let mut extra: Vec<String> = Vec::new();
         while i < chars.len() && !chars[i].is_whitespace() {
             match chars[i] {
                 '#' => break,
@@ -313,27 +540,43 @@ fn tokenize(
                                 text.push(chars[i + 1]);
                                 i += 2;
                             }
-                            Some('$') if chars.get(i + 1) == Some(&'{') => {
-                                let close = chars[i + 2..].iter().position(|&c| c == '}');
-                                let Some(n) = close else {
-                                    return Err(err(
-                                        i + 1,
-                                        "unterminated `${`; write `\"${NAME}\"`".into(),
-                                    ));
+                            Some('$') => {
+                                let Some((name, default, list, used)) = variable(&chars[i..])
+                                else {
+                                    // A `$` that names nothing stays as it is.
+                                    text.push('$');
+                                    i += 1;
+                                    continue;
                                 };
-                                let name: String = chars[i + 2..i + 2 + n].iter().collect();
-                                match env.get(&name) {
-                                    Some(v) => text.push_str(v),
-                                    None => unset.push(UnsetVariable {
-                                        name,
-                                        span: Span {
-                                            line: line_no,
-                                            column: i + 1,
-                                            len: n + 3,
-                                        },
-                                    }),
+                                let span = Span {
+                                    line: line_no,
+                                    column: i + 1,
+                                    len: used,
+                                };
+                                let value = match (env.get(&name), default) {
+                                    (Some(v), _) => Some(v.clone()),
+                                    (None, Some(d)) => Some(d),
+                                    (None, None) => {
+                                        unset.push(UnsetVariable { name, span });
+                                        None
+                                    }
+                                };
+                                if let Some(value) = value {
+                                    if list {
+                                        // `${VAR[*]}`: each space-separated value is a word.
+                                        let mut parts = value.split_whitespace();
+                                        if let Some(first) = parts.next() {
+                                            text.push_str(first);
+                                        }
+                                        for part in parts {
+                                            extra.push(std::mem::take(&mut text));
+                                            text.push_str(part);
+                                        }
+                                    } else {
+                                        text.push_str(&value);
+                                    }
                                 }
-                                i += n + 3;
+                                i += used;
                             }
                             Some(&c) => {
                                 text.push(c);
@@ -349,16 +592,44 @@ fn tokenize(
             }
         }
         if i > start {
-            words.push(Word {
-                text,
-                span: Span {
-                    line: line_no,
-                    column: start + 1,
-                    len: i - start,
-                },
-            });
+            let span = Span {
+                line: line_no,
+                column: start + 1,
+                len: i - start,
+            };
+            for text in extra {
+                words.push(Word { text, span });
+            }
+            words.push(Word { text, span });
         }
     }
+}
+
+/// The variable at the start of `chars` (which starts with `$`): `$NAME`, `${NAME}`,
+/// `${NAME-default}` or `${NAME[*]}`. Returns the name, the default, whether it is a list, and
+/// how many characters it used; `None` when no name follows the `$`.
+fn variable(chars: &[char]) -> Option<(String, Option<String>, bool, usize)> {
+    let is_start = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if chars.get(1) == Some(&'{') {
+        let close = chars[2..].iter().position(|&c| c == '}')?;
+        let inner: String = chars[2..2 + close].iter().collect();
+        let (inner, list) = match inner.strip_suffix("[*]") {
+            Some(name) => (name.to_string(), true),
+            None => (inner, false),
+        };
+        let (name, default) = match inner.split_once('-') {
+            Some((n, d)) => (n.to_string(), Some(d.to_string())),
+            None => (inner, None),
+        };
+        let valid = name.chars().next().is_some_and(is_start) && name.chars().all(is_name);
+        return valid.then_some((name, default, list, close + 3));
+    }
+    let name: String = chars[1..].iter().take_while(|c| is_name(**c)).collect();
+    (name.chars().next().is_some_and(is_start)).then(|| {
+        let used = name.chars().count() + 1;
+        (name, None, false, used)
+    })
 }
 
 #[cfg(test)]
@@ -402,7 +673,7 @@ mod tests {
     #[test]
     fn sections() {
         let text = "global\n  log stdout local0\nfrontend f\n  bind :1\nbackend b\n  server s /x\n";
-        let c = parse(text, &Env::new());
+        let c = parse(text, &Env::new(), Version::parse("3.2").unwrap());
         assert!(c.errors.is_empty(), "{:?}", c.errors);
         let kinds: Vec<_> = c
             .sections
@@ -417,5 +688,96 @@ mod tests {
                 (SectionKind::Backend, Some("b".into()))
             ]
         );
+    }
+
+    fn lines_kept(text: &str, env: &[(&str, &str)], version: &str) -> Vec<usize> {
+        let env: Env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let c = parse(text, &env, Version::parse(version).unwrap());
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        c.sections
+            .iter()
+            .flat_map(|s| std::iter::once(s.line).chain(s.directives.iter().map(|d| d.line)))
+            .collect()
+    }
+
+    #[test]
+    fn conditional_blocks_choose_lines() {
+        let text = "global\n.if streq(\"$A\",1)\n  a 1\n.elif defined(B)\n  b 1\n.else\n  c 1\n.endif\n.if 0\n.if 1\n  d 1\n.endif\n.endif\n";
+        assert_eq!(lines_kept(text, &[("A", "1")], "2.6"), [1, 3]);
+        assert_eq!(lines_kept(text, &[("B", "")], "2.6"), [1, 5]);
+        assert_eq!(lines_kept(text, &[], "2.6"), [1, 7]);
+        // A condition the file cannot decide is recorded, and taken as the caller says.
+        let unknown = "global\n.if feature(LUA)\n  a 1\n.endif\n";
+        let c = parse(unknown, &Env::new(), Version::parse("3.2").unwrap());
+        assert_eq!(c.conditions[0].value, None);
+        assert_eq!(c.sections[0].directives.len(), 0);
+        let c = parse_assuming(
+            unknown,
+            &Env::new(),
+            Version::parse("3.2").unwrap(),
+            Assume {
+                unknown_conditions: true,
+            },
+        );
+        assert_eq!(c.sections[0].directives.len(), 1);
+    }
+
+    #[test]
+    fn conditional_errors_are_haproxys() {
+        let v26 = Version::parse("2.6").unwrap();
+        for (text, expected) in [
+            ("global\n.if 1\n", "has no `.endif`"),
+            ("global\n.endif\n", "without `.if`"),
+            ("global\n.else\n", "without `.if`"),
+            ("global\n.if 1\n.else\n.else\n.endif\n", "after `.else`"),
+            (
+                "global\n.if strstr(a,b)\n.endif\n",
+                "not a predicate of HAProxy 2.6",
+            ),
+            ("global\n.alert \"no\"\n", "stops HAProxy"),
+            (
+                "global\n.if 0\n  x \"open\n.endif\n",
+                "unterminated double quote",
+            ),
+        ] {
+            let c = parse(text, &Env::new(), v26);
+            assert!(
+                c.errors.iter().any(|e| e.message.contains(expected)),
+                "{text:?}: {:?}",
+                c.errors
+            );
+        }
+        // An alert in a branch not taken is silent.
+        assert!(
+            parse("global\n.if 0\n.alert \"x\"\n.endif\n", &Env::new(), v26)
+                .errors
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn environment_forms_and_setenv() {
+        let env: Env = [("LIST".to_string(), "a b  c".to_string())].into();
+        let text = "global\n  setenv S set\n  presetenv LIST ignored\n  x \"${S}\" \"$S-x\" \"${NOPE-dflt}\" \"p${LIST[*]}q\" \"$\" \"$1\"\n  unsetenv S\n  y \"${S}\"\n";
+        let c = parse(text, &env, Version::parse("3.2").unwrap());
+        let words = |i: usize| -> Vec<String> {
+            c.sections[0].directives[i]
+                .words
+                .iter()
+                .map(|w| w.text.clone())
+                .collect()
+        };
+        assert_eq!(
+            words(2),
+            ["x", "set", "set-x", "dflt", "pa", "b", "cq", "$", "$1"]
+        );
+        assert_eq!(words(4), ["y", ""]);
+        assert_eq!(c.unset.last().map(|u| u.name.as_str()), Some("S"));
+        assert_eq!(c.env.get("LIST").map(String::as_str), Some("a b  c"));
+        assert!(!c.env.contains_key("S"));
+        assert_eq!(c.env.get("HAPROXY_BRANCH").map(String::as_str), Some("3.2"));
     }
 }

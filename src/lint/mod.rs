@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::haproxy::eval::Dialect;
 use crate::haproxy::syntax::Env;
+use crate::haproxy::version::Version;
 pub use codes::{Code, Severity};
 
 use crate::catalog::Catalog;
@@ -34,8 +35,8 @@ pub struct LintOptions {
     pub presets: Vec<String>,
     /// Values for `"${VAR}"` and `env(VAR)`.
     pub env: Env,
-    /// The HAProxy line the config runs on (`3.2`), and the evaluator's behaviour for it.
-    pub haproxy_version: String,
+    /// The HAProxy version the config runs on (`3.2`), and the evaluator's behaviour for it.
+    pub version: Version,
     pub dialect: Dialect,
     /// The policy of `presets` and its rendered config, built once for all files.
     pub preset_baseline: Option<(Policy, String)>,
@@ -43,11 +44,13 @@ pub struct LintOptions {
 
 impl LintOptions {
     pub fn new(presets: Vec<String>, env: Env, haproxy_version: &str) -> Result<LintOptions> {
-        let dialect = Dialect::for_version(haproxy_version).ok_or_else(|| {
-            Error::Invalid(format!(
-                "--haproxy-version {haproxy_version}: the evaluator knows 2.6, 3.0 and 3.2 (and later)"
-            ))
-        })?;
+        let (version, dialect) = Version::parse(haproxy_version)
+            .and_then(|v| Some((v, v.dialect()?)))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "--haproxy-version {haproxy_version}: the evaluator knows 2.6, 3.0 and 3.2 (and later)"
+                ))
+            })?;
         let preset_baseline = if presets.is_empty() {
             None
         } else {
@@ -70,7 +73,7 @@ impl LintOptions {
         Ok(LintOptions {
             presets,
             env,
-            haproxy_version: haproxy_version.to_string(),
+            version,
             dialect,
             preset_baseline,
         })
@@ -163,7 +166,11 @@ impl FileReport {
     pub fn diff(&self) -> Option<String> {
         let baseline = self.baseline_text.as_ref()?;
         let name = self.file.display().to_string();
-        let diff = similar::TextDiff::from_lines(self.source.as_str(), baseline.as_str());
+        // A minimal diff is quadratic in the worst case: past a few seconds `similar` settles
+        // for a correct but longer one.
+        let diff = similar::TextDiff::configure()
+            .timeout(std::time::Duration::from_secs(5))
+            .diff_lines(self.source.as_str(), baseline.as_str());
         let text = diff
             .unified_diff()
             .context_radius(3)

@@ -52,7 +52,10 @@ pub fn expectation_from_config(
 ) -> Result<Expectation> {
     use crate::haproxy::{eval, matrix};
     let text = crate::lint::read(path)?;
-    let parsed = crate::haproxy::parse(path, &text, env)?;
+    // A running proxy's version is not known here: judge as the compose service runs it.
+    let version = crate::haproxy::version::Version::parse(crate::lint::DEFAULT_HAPROXY_VERSION)
+        .expect("the default version is supported");
+    let parsed = crate::haproxy::parse(path, &text, env, version)?;
     let at = |line: usize, message: String| Error::Malformed {
         location: crate::error::Location {
             file: path.to_path_buf(),
@@ -61,7 +64,7 @@ pub fn expectation_from_config(
         },
         message,
     };
-    let model = eval::compile(&parsed, env, eval::Dialect::HAPROXY_3_2);
+    let model = eval::compile(&parsed, version.dialect().expect("supported"));
     if let Some(u) = model.unevaluable.first() {
         return Err(at(
             u.line,
