@@ -11,6 +11,12 @@ pub fn read_text(path: &Path, what: &str, suffix: &str) -> Result<String> {
         path: path.to_path_buf(),
         source,
     })?;
+    text(path, bytes, what, suffix)
+}
+
+/// Bytes already read from `path` as text, with the errors of [`read_text`]: a file is read
+/// once, so a pipe or `/dev/stdin` works.
+pub fn text(path: &Path, bytes: Vec<u8>, what: &str, suffix: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         Error::Malformed {

@@ -3,7 +3,7 @@
 //! Every command reasons on a [`Policy`]: render writes it as haproxy.cfg, lint rebuilds one from
 //! an existing config and compares, verify probes a proxy against it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -221,11 +221,27 @@ impl Policy {
         Policy::build_with_env(catalog, inputs, &|k| std::env::var(k).ok())
     }
 
+    /// Like [`Policy::build`], with relative preset and env files read from `dir` (the inputs a
+    /// generated config recorded are relative to that config's directory). The policy still
+    /// names them as recorded.
+    pub fn build_in(catalog: &Catalog, inputs: &PolicyInputs, dir: &Path) -> Result<Policy> {
+        Policy::build_from(catalog, inputs, &|k| std::env::var(k).ok(), dir)
+    }
+
     /// Like [`Policy::build`], with `lookup` as the environment env files interpolate from.
     pub fn build_with_env(
         catalog: &Catalog,
         inputs: &PolicyInputs,
         lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Policy> {
+        Policy::build_from(catalog, inputs, lookup, Path::new(""))
+    }
+
+    fn build_from(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        dir: &Path,
     ) -> Result<Policy> {
         if inputs.is_empty() {
             return Err(Error::Invalid(
@@ -242,7 +258,7 @@ impl Policy {
         }
         for path in &inputs.preset_files {
             clients.push(
-                preset::load_file(catalog, path)?
+                preset::load_file(catalog, &dir.join(path))?
                     .into_client(ClientOrigin::PresetFile(path.clone())),
             );
         }
@@ -250,7 +266,7 @@ impl Policy {
         if !inputs.env_files.is_empty() || !inputs.flags.is_empty() {
             let mut values: Vec<FlagValue> = Vec::new();
             for path in &inputs.env_files {
-                let read = flags::read_env_file(catalog, path, lookup)?;
+                let read = flags::read_env_file(catalog, &dir.join(path), lookup)?;
                 values.extend(read.values);
                 notices.extend(read.notices);
             }

@@ -384,3 +384,139 @@ fn codes_are_pinned_and_documented() {
     let o = common::cli().args(["explain", "SPG999"]).output().unwrap();
     assert_eq!(o.status.code(), Some(64));
 }
+
+#[test]
+fn a_file_that_cannot_be_linted_is_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, text) = common::render_text(common::presets(&["traefik"]), Default::default());
+    let good = dir.path().join("good.cfg");
+    std::fs::write(&good, text).unwrap();
+    let bad = dir.path().join("bad.cfg");
+    std::fs::write(&bad, "global\n  log \"open\n").unwrap();
+    let missing = dir.path().join("missing.cfg");
+    let files = [&good, &bad, &missing].map(|p| p.to_str().unwrap().to_string());
+    let run = |format: &str| {
+        let o = lint(&[&files[0], &files[1], &files[2], "--format", format]);
+        // The first file that failed decides: bad.cfg is malformed (65).
+        assert_eq!(o.status.code(), Some(65), "{format}: {}", err(&o));
+        out(&o)
+    };
+    let text = run("text");
+    assert!(
+        text.contains("in 1 file(s); 2 file(s) could not be linted:")
+            && text.contains("bad.cfg")
+            && text.contains("missing.cfg"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["files"].as_array().unwrap().len(), 1);
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{json}");
+    assert_eq!(errors[0]["line"], 2);
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unterminated"));
+    assert!(errors[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read"));
+    let sarif = run("sarif");
+    validate_sarif_schema(&sarif);
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let invocation = &v["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notes = invocation["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[0]["level"], "error");
+    assert_eq!(
+        notes[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    let github = run("github");
+    let annotations: Vec<&str> = github
+        .lines()
+        .filter(|l| l.starts_with("::error"))
+        .collect();
+    assert_eq!(annotations.len(), 2, "{github}");
+    assert!(annotations[0].contains("bad.cfg,line=2"), "{github}");
+}
+
+#[test]
+fn stdin_and_pipes_are_read_once_and_header_paths_are_the_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = common::cli()
+        .args(["presets", "show", "homepage", "--yaml"])
+        .output()
+        .unwrap()
+        .stdout;
+    std::fs::write(dir.path().join("mine.yaml"), yaml).unwrap();
+    std::fs::write(dir.path().join("flags.env"), "CONTAINERS=1\n").unwrap();
+    // Rendered from inside its directory: the header records `mine.yaml`, not a full path.
+    let rendered = common::cli()
+        .current_dir(dir.path())
+        .args([
+            "render",
+            "--preset-file",
+            "mine.yaml",
+            "--env-file",
+            "flags.env",
+        ])
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, &rendered.stdout).unwrap();
+    // Linted from elsewhere: the recorded files resolve beside the config, so no drift.
+    let o = lint(&[cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    // `-` is stdin, read once.
+    let o = common::cli()
+        .args(["lint", "-", "--preset", "traefik"])
+        .write_stdin(common::render_text(common::presets(&["traefik"]), Default::default()).1)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("in 1 file(s)"), "{}", out(&o));
+    // A pipe (`<(...)`): /dev/fd/N is readable once; a second read would find it empty.
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("\"$0\" lint <(\"$0\" render --preset traefik) --preset traefik")
+        .arg(common::bin())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", out(&o), err(&o));
+}
+
+/// A flag-driven config is never clean because its flags are unset: without an environment it
+/// is judged with the image's defaults and every flag's openings are reported; with the compose
+/// file that runs it, that environment is judged instead.
+#[test]
+fn flag_sensitivity_with_and_without_the_compose_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |extra: &[&str]| {
+        let o = common::cli()
+            .current_dir(root)
+            .args(["lint", "tests/fixtures/tecnativa-style.cfg"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+        out(&o)
+    };
+    let alone = run(&[]);
+    for expected in [
+        "info[SPG006]",
+        "info[SPG403]",
+        "with CONTAINERS=1, frontend `dockerfrontend` lets through 3 route(s)",
+        "GET /containers/{name}/archive",
+        "with CONTAINERS=1 POST=1, frontend `dockerfrontend`",
+        "POST /containers/create",
+    ] {
+        assert!(alone.contains(expected), "{expected} missing:\n{alone}");
+    }
+    common::snapshot("lint-flag-sensitivity-alone", &alone);
+    let with_compose = run(&["--compose", "tests/fixtures/lint/compose-tecnativa.yaml"]);
+    assert!(!with_compose.contains("SPG403") && !with_compose.contains("SPG006"));
+    common::snapshot("lint-flag-sensitivity-with-compose", &with_compose);
+}

@@ -140,6 +140,18 @@ codes! {
     NoGroupOverride = "SPG510", "no-group-override", Warning,
         "the proxy runs without the socket's group id",
         "HAProxy >= 2.4 runs as user haproxy, which cannot open a root:docker 0660 socket unless it has the socket's group. Set `user: \"haproxy:${PGID_DOCKER_SOCKET}\"` and write the id with `sockproxy-gen env`.";
+    UncertainCondition = "SPG004", "uncertain-condition", Warning,
+        "a `.if` condition the file alone cannot decide changes what the proxy lets through",
+        "`feature()`, `enabled()`, the SSL library predicates and a `version_atleast()` finer than `--haproxy-version` depend on the binary or its command line. Lint evaluates the file both ways; the routes whose verdict differs are named here. Pass `--haproxy-version X.Y.Z`, or make the condition explicit.";
+    JudgedWithDefaults = "SPG006", "judged-with-defaults", Info,
+        "rules read environment variables and none were given: the file is judged with the image's defaults",
+        "A flag-driven config (`env(CONTAINERS)`, `\"${LOG_LEVEL}\"`) means nothing until its environment is known. Without `--env`, `--env-file` or `--compose`, lint applies the defaults of Tecnativa's image (EVENTS=1, PING=1, VERSION=1, LOG_LEVEL=info) and reports, flag by flag, what setting it would open (SPG402, SPG403). Lint the environment the proxy really runs with to judge it.";
+    FlagOpensDangerous = "SPG402", "flag-opens-dangerous", Warning,
+        "setting this flag (or combination) would let through routes that can take over the host",
+        "In flag-driven configs one flag opens a whole section: `CONTAINERS=1`, the usual Traefik setting, also opens `/archive` (read and write container files), `/export` (whole filesystems) and attach; with `POST=1` it opens create and exec. The finding names the flags, the routes and the rule that lets them through. Give each client a preset instead (`sockproxy-gen migrate` or `render --preset`).";
+    FlagSensitivity = "SPG403", "flag-sensitivity", Info,
+        "what each flag the rules read would open, from the image's defaults",
+        "One line per frontend: for each flag (and the combinations people use), how many routes setting it opens and how many of those are dangerous (SPG402 names them). It shows what a one-letter change in the proxy's environment does.";
 }
 
 impl Code {

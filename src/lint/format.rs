@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Code, FileReport, Finding, Severity};
+use super::{Code, FailedFile, FileReport, Finding, Severity};
 
 /// Where each code's documentation lives (README's rules section).
 pub const DOCS_URL: &str = "https://github.com/sockproxy-gen/sockproxy-gen/blob/main/docs/rules.md";
@@ -45,9 +45,9 @@ fn span(source: &str, f: &Finding) -> std::ops::Range<usize> {
 
 /// Human output: each finding with the line it is about (annotate-snippets, plain), then the
 /// summary.
-pub fn text(reports: &[FileReport]) -> String {
+pub fn text(reports: &[FileReport], failed: &[FailedFile]) -> String {
     let mut out = text_findings(reports);
-    out.push_str(&summary(reports));
+    out.push_str(&summary(reports, failed));
     out
 }
 
@@ -91,8 +91,9 @@ pub fn text_findings(reports: &[FileReport]) -> String {
     out
 }
 
-/// `3 errors, 1 warning, 0 infos in 2 files (1 suppressed)`
-pub fn summary(reports: &[FileReport]) -> String {
+/// `3 errors, 1 warning, 0 infos in 2 files (1 suppressed)`, and the files that could not be
+/// linted.
+pub fn summary(reports: &[FileReport], failed: &[FailedFile]) -> String {
     let count = |s: Severity| {
         reports
             .iter()
@@ -106,7 +107,7 @@ pub fn summary(reports: &[FileReport]) -> String {
         .filter(|f| f.suppressed.is_some())
         .count();
     format!(
-        "{} error(s), {} warning(s), {} info(s) in {} file(s){}\n",
+        "{} error(s), {} warning(s), {} info(s) in {} file(s){}{}\n",
         count(Severity::Error),
         count(Severity::Warning),
         count(Severity::Info),
@@ -115,6 +116,19 @@ pub fn summary(reports: &[FileReport]) -> String {
             format!(" ({suppressed} suppressed)")
         } else {
             String::new()
+        },
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} file(s) could not be linted: {}",
+                failed.len(),
+                failed
+                    .iter()
+                    .map(|f| f.file.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     )
 }
@@ -122,17 +136,24 @@ pub fn summary(reports: &[FileReport]) -> String {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     files: &'a [FileReport],
+    /// The files that could not be linted, with their errors.
+    errors: &'a [FailedFile],
 }
 
-/// Everything, including suppressed findings (marked) and each frontend's matrix.
-pub fn json(reports: &[FileReport]) -> String {
-    let mut s = serde_json::to_string_pretty(&JsonReport { files: reports }).expect("serialises");
+/// Everything, including suppressed findings (marked), each frontend's matrix, and the files
+/// that could not be linted.
+pub fn json(reports: &[FileReport], failed: &[FailedFile]) -> String {
+    let mut s = serde_json::to_string_pretty(&JsonReport {
+        files: reports,
+        errors: failed,
+    })
+    .expect("serialises");
     s.push('\n');
     s
 }
 
 /// GitHub workflow commands: one `::error file=...::` line per finding.
-pub fn github(reports: &[FileReport]) -> String {
+pub fn github(reports: &[FileReport], failed: &[FailedFile]) -> String {
     let escape = |s: &str| {
         s.replace('%', "%25")
             .replace('\r', "%0D")
@@ -140,6 +161,15 @@ pub fn github(reports: &[FileReport]) -> String {
     };
     let prop = |s: &str| escape(s).replace(':', "%3A").replace(',', "%2C");
     let mut out = String::new();
+    for f in failed {
+        out.push_str(&format!(
+            "::error title=sockproxy-gen could not lint this file,file={}{}{}::{}\n",
+            prop(&f.file.display().to_string()),
+            f.line.map(|l| format!(",line={l}")).unwrap_or_default(),
+            f.column.map(|c| format!(",col={c}")).unwrap_or_default(),
+            escape(&f.message)
+        ));
+    }
     for r in reports {
         for f in r.active() {
             let level = match f.severity {
@@ -170,7 +200,7 @@ fn sarif_level(s: Severity) -> &'static str {
 
 /// SARIF 2.1.0 as GitHub code scanning reads it: every rule with its descriptions and help,
 /// results with a repo-relative location; suppressed findings carry an in-source suppression.
-pub fn sarif(reports: &[FileReport]) -> String {
+pub fn sarif(reports: &[FileReport], failed: &[FailedFile]) -> String {
     let rules: Vec<_> = Code::ALL
         .iter()
         .map(|c| {
@@ -235,6 +265,35 @@ pub fn sarif(reports: &[FileReport]) -> String {
                 },
             },
             "results": results,
+            // SARIF's place for files the tool could not analyse: a failed invocation with one
+            // error notification per file (GitHub shows them as tool errors).
+            "invocations": [{
+                "executionSuccessful": failed.is_empty(),
+                "toolExecutionNotifications": failed.iter().map(|f| {
+                    let mut region = json!({});
+                    if let Some(line) = f.line {
+                        region["startLine"] = json!(line);
+                    }
+                    if let Some(column) = f.column {
+                        region["startColumn"] = json!(column);
+                    }
+                    let mut location = json!({
+                        "physicalLocation": {
+                            "artifactLocation": {
+                                "uri": f.file.display().to_string().trim_start_matches("./"),
+                            },
+                        },
+                    });
+                    if f.line.is_some() {
+                        location["physicalLocation"]["region"] = region;
+                    }
+                    json!({
+                        "level": "error",
+                        "message": { "text": f.message },
+                        "locations": [location],
+                    })
+                }).collect::<Vec<_>>(),
+            }],
         }],
     });
     let mut s = serde_json::to_string_pretty(&doc).expect("serialises");

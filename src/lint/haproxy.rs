@@ -91,7 +91,10 @@ fn baseline(
             format!("the sockproxy-gen-inputs header is not valid JSON ({e}); re-render the file"),
         )
     })?;
-    let policy = match Policy::build(catalog, &inputs.policy) {
+    // The recorded files are where render found them, beside the config it wrote: relative
+    // paths are the config's directory's, not lint's current directory's.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let policy = match Policy::build_in(catalog, &inputs.policy, dir) {
         Ok(p) => p,
         Err(e) => {
             findings.push(Finding::new(
@@ -590,9 +593,291 @@ fn hardening(
     }
 }
 
+/// The documented defaults of Tecnativa's image for the variables its rules read
+/// (docs/research/socket-proxy-flags.md): what a flag-driven config means with no environment.
+const IMAGE_DEFAULTS: &[(&str, &str)] = &[
+    ("EVENTS", "1"),
+    ("PING", "1"),
+    ("VERSION", "1"),
+    ("LOG_LEVEL", "info"),
+    ("SOCKET_PATH", "/var/run/docker.sock"),
+];
+
+/// Flags people set together, beside each flag alone (docs/research/real-world.md): Traefik
+/// with write access, Watchtower-like, Portainer-like, restarts.
+const COMBINATIONS: &[&[&str]] = &[
+    &["CONTAINERS", "POST"],
+    &["CONTAINERS", "IMAGES", "NETWORKS", "VOLUMES", "POST"],
+    &["CONTAINERS", "EXEC", "POST"],
+    &["CONTAINERS", "ALLOW_RESTARTS"],
+    &["CONTAINERS", "ALLOW_START", "ALLOW_STOP"],
+];
+
+/// The environment variables a config reads: `env(NAME)` fetches and `$NAME` expansions.
+fn referenced_variables(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let name_at = |rest: &str| -> String {
+        rest.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    for line in text.lines() {
+        let code = line.split('#').next().unwrap_or("");
+        for (i, _) in code.match_indices("env(") {
+            let name = name_at(&code[i + 4..]);
+            if !name.is_empty() {
+                out.insert(name);
+            }
+        }
+        for (i, _) in code.match_indices('$') {
+            let rest = code[i + 1..].trim_start_matches('{');
+            let name = name_at(rest);
+            if name.chars().next().is_some_and(|c| !c.is_ascii_digit()) {
+                out.insert(name);
+            }
+        }
+    }
+    out
+}
+
+/// For each frontend: the routes it lets through (in some form), with the line that did.
+type Allowed = BTreeMap<String, BTreeMap<RouteId, Option<usize>>>;
+
+/// What `text` lets through with `env`, per frontend (a re-parse: conditions and `"$VAR"`
+/// expansions depend on the environment too).
+fn allowed_with(
+    catalog: &Catalog,
+    path: &Path,
+    text: &str,
+    env: &config::Env,
+    options: &LintOptions,
+    assume: config::Assume,
+) -> Result<Allowed> {
+    let parsed = config::parse_assuming(text, env, options.version, assume);
+    let model = eval::compile(&parsed, options.dialect);
+    let mut out = Allowed::new();
+    for entry in model.entries() {
+        let m = matrix::compute(catalog, &model, entry).map_err(|e| {
+            malformed(
+                path,
+                entry.line,
+                None,
+                format!("frontend `{}`: {e}", entry.name),
+            )
+        })?;
+        out.insert(
+            entry.name.clone(),
+            m.allowed().map(|r| (r.route, r.deciding_line())).collect(),
+        );
+    }
+    Ok(out)
+}
+
+/// Flag-driven configs judged with the image's defaults: for every flag the rules read, alone
+/// and in the combinations people use, what setting it would open, dangerous routes first.
+fn flag_sensitivity(
+    catalog: &Catalog,
+    path: &Path,
+    text: &str,
+    env: &config::Env,
+    flags: &[String],
+    options: &LintOptions,
+    findings: &mut Vec<Finding>,
+) -> Result<()> {
+    let assume = config::Assume {
+        unknown_conditions: false,
+    };
+    let base = allowed_with(catalog, path, text, env, options, assume)?;
+    let mut scenarios: Vec<Vec<&str>> = flags
+        .iter()
+        .filter(|f| env.get(*f).is_none_or(|v| v == "0"))
+        .map(|f| vec![f.as_str()])
+        .collect();
+    for combo in COMBINATIONS {
+        if combo.iter().all(|f| flags.iter().any(|g| g == f)) {
+            scenarios.push(combo.to_vec());
+        }
+    }
+    // frontend -> (scenario, opened, dangerous)
+    let mut summary: BTreeMap<String, Vec<(String, usize, usize)>> = BTreeMap::new();
+    for scenario in &scenarios {
+        let mut with = env.clone();
+        for f in scenario {
+            with.insert(f.to_string(), "1".into());
+        }
+        let label = scenario
+            .iter()
+            .map(|f| format!("{f}=1"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (frontend, allowed) in allowed_with(catalog, path, text, &with, options, assume)? {
+            let before = base.get(&frontend);
+            let opened: Vec<(RouteId, Option<usize>)> = allowed
+                .iter()
+                .filter(|(r, _)| before.is_none_or(|b| !b.contains_key(*r)))
+                .map(|(r, l)| (*r, *l))
+                .collect();
+            let mut dangerous_by_line: BTreeMap<Option<usize>, Vec<String>> = BTreeMap::new();
+            for (route, line) in &opened {
+                let r = catalog.get(*route);
+                if r.traits.dangerous {
+                    dangerous_by_line
+                        .entry(*line)
+                        .or_default()
+                        .push(r.display());
+                }
+            }
+            let dangerous: usize = dangerous_by_line.values().map(Vec::len).sum();
+            summary.entry(frontend.clone()).or_default().push((
+                label.clone(),
+                opened.len(),
+                dangerous,
+            ));
+            for (line, names) in dangerous_by_line {
+                findings.push(Finding::new(
+                    Code::FlagOpensDangerous,
+                    path,
+                    line.unwrap_or(1),
+                    format!(
+                        "with {label}, frontend `{frontend}` lets through {} route(s) that can take over the host or read its data: {}",
+                        names.len(),
+                        list(&names)
+                    ),
+                ));
+            }
+        }
+    }
+    for (frontend, rows) in summary {
+        let line = base
+            .get(&frontend)
+            .and_then(|_| {
+                text.lines()
+                    .position(|l| l.trim_start().starts_with(&format!("frontend {frontend}")))
+            })
+            .map_or(1, |i| i + 1);
+        let (opening, quiet): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, n, _)| *n > 0);
+        let mut parts: Vec<String> = opening
+            .iter()
+            .map(|(label, n, d)| format!("{label} opens {n} ({d} dangerous)"))
+            .collect();
+        if !quiet.is_empty() {
+            parts.push(format!("{} other setting(s) open nothing", quiet.len()));
+        }
+        findings.push(Finding::new(
+            Code::FlagSensitivity,
+            path,
+            line,
+            format!(
+                "frontend `{frontend}`, from the image's defaults: {}",
+                parts.join("; ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Conditions the file cannot decide: the routes whose verdict depends on them.
+fn uncertain_conditions(
+    catalog: &Catalog,
+    path: &Path,
+    text: &str,
+    parsed: &Config,
+    env: &config::Env,
+    options: &LintOptions,
+    findings: &mut Vec<Finding>,
+) -> Result<()> {
+    let unknown: Vec<&config::Condition> = parsed
+        .conditions
+        .iter()
+        .filter(|c| c.value.is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let as_false = allowed_with(
+        catalog,
+        path,
+        text,
+        env,
+        options,
+        config::Assume {
+            unknown_conditions: false,
+        },
+    )?;
+    let as_true = allowed_with(
+        catalog,
+        path,
+        text,
+        env,
+        options,
+        config::Assume {
+            unknown_conditions: true,
+        },
+    )?;
+    let mut differ: BTreeSet<String> = BTreeSet::new();
+    for (frontend, allowed) in as_false.iter().chain(as_true.iter()) {
+        let other = if as_true.get(frontend) == Some(allowed) {
+            as_false.get(frontend)
+        } else {
+            as_true.get(frontend)
+        };
+        for route in allowed.keys() {
+            if other.is_none_or(|o| !o.contains_key(route)) {
+                differ.insert(format!(
+                    "{} (frontend `{frontend}`)",
+                    catalog.get(*route).display()
+                ));
+            }
+        }
+    }
+    for c in unknown {
+        let why = c.unknown.as_deref().unwrap_or("it cannot be decided here");
+        let message = if differ.is_empty() {
+            format!(
+                "`.if {}` cannot be decided ({why}); it changes no route's verdict",
+                c.text
+            )
+        } else {
+            let names: Vec<String> = differ.iter().cloned().collect();
+            format!(
+                "`.if {}` cannot be decided ({why}); {} route verdict(s) depend on it: {}",
+                c.text,
+                names.len(),
+                list(&names)
+            )
+        };
+        findings.push(Finding::new(
+            Code::UncertainCondition,
+            path,
+            c.line,
+            message,
+        ));
+    }
+    Ok(())
+}
+
 pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
     let catalog = Catalog::builtin();
-    let parsed = crate::haproxy::parse(path, text, &options.env, options.version)?;
+    // A flag-driven config with no environment given is judged with the image's defaults, and
+    // what each flag would open is reported: never "clean" because the flags are unset.
+    let referenced = referenced_variables(text);
+    let known = crate::flags::known_names(catalog);
+    let permission_flags: Vec<String> = referenced
+        .iter()
+        .filter(|v| {
+            known.contains(v) && !matches!(v.as_str(), "LOG_LEVEL" | "SOCKET_PATH" | "DISABLE_IPV6")
+        })
+        .cloned()
+        .collect();
+    let with_defaults = options.env.is_empty() && referenced.iter().any(|v| known.contains(v));
+    // The image sets its defaults (Dockerfile ENV); what the user gives wins over them.
+    let mut env: config::Env = IMAGE_DEFAULTS
+        .iter()
+        .filter(|(k, _)| referenced.contains(*k) && known.iter().any(|n| n == k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.extend(options.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let parsed = crate::haproxy::parse(path, text, &env, options.version)?;
     for s in &parsed.sections {
         for d in &s.directives {
             if !known_keyword(s.kind, d.keyword()) {
@@ -680,6 +965,34 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         entries.push((section, m));
     }
     hardening(path, &parsed, &entries, &stream_backends, &mut findings);
+    uncertain_conditions(catalog, path, text, &parsed, &env, options, &mut findings)?;
+    if with_defaults {
+        let line = text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or(""))
+            .position(|l| l.contains("env(") || l.contains('$'))
+            .map_or(1, |i| i + 1);
+        let given: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        findings.push(Finding::new(
+            Code::JudgedWithDefaults,
+            path,
+            line,
+            format!(
+                "the rules read {} and no --env, --env-file or --compose gives them: judged with the image's defaults ({}); lint the environment the proxy runs with to judge that",
+                referenced.iter().cloned().collect::<Vec<_>>().join(", "),
+                if given.is_empty() { "none apply".to_string() } else { given.join(" ") }
+            ),
+        ));
+        flag_sensitivity(
+            catalog,
+            path,
+            text,
+            &env,
+            &permission_flags,
+            options,
+            &mut findings,
+        )?;
+    }
     Ok(FileReport {
         file: path.to_path_buf(),
         kind: FileKind::Haproxy,

@@ -180,12 +180,47 @@ impl FileReport {
     }
 }
 
-/// Reads a file for lint: not binary, valid UTF-8; errors name the file and line.
+/// A file that could not be linted, for every output format: text and `github` show the
+/// error, JSON lists it, SARIF records a failed invocation with its location.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedFile {
+    pub file: PathBuf,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+impl FailedFile {
+    pub fn new(file: &Path, error: &Error) -> FailedFile {
+        let location = match error {
+            Error::Malformed { location, .. } => Some(location),
+            _ => None,
+        };
+        FailedFile {
+            file: file.to_path_buf(),
+            message: error.to_string(),
+            line: location.map(|l| l.line),
+            column: location.and_then(|l| l.column),
+        }
+    }
+}
+
+/// Reads a file for lint, once (a pipe, `/dev/stdin` and `-` for stdin work): not binary,
+/// valid UTF-8; errors name the file and line.
 pub fn read(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let read_err = |source| Error::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(read_err)?;
+        bytes
+    } else {
+        std::fs::read(path).map_err(read_err)?
+    };
     if let Some(pos) = bytes.iter().position(|&b| b == 0) {
         return Err(Error::Malformed {
             location: Location {
@@ -196,7 +231,7 @@ pub fn read(path: &Path) -> Result<String> {
             message: "a NUL byte: this is a binary file, not a config; give haproxy.cfg, a compose file or a .env file".into(),
         });
     }
-    crate::input::read_text(path, "the file", "; save it as UTF-8")
+    crate::input::text(path, bytes, "the file", "; save it as UTF-8")
 }
 
 /// Which kind of file `text` is.

@@ -5,7 +5,7 @@
 use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::haproxy::syntax::Env;
-use sockproxy_gen::lint::{self, compose, format, FileReport, LintOptions, Severity};
+use sockproxy_gen::lint::{self, compose, format, FailedFile, FileReport, LintOptions, Severity};
 use sockproxy_gen::policy::Notice;
 use sockproxy_gen::Result;
 
@@ -62,6 +62,7 @@ pub fn run(args: LintArgs) -> ExitCode {
     // The code of the first file that could not be linted (command-line order): a file that
     // cannot be read exits 66 and a malformed one 65, as in every other subcommand.
     let mut failed: Option<ExitCode> = None;
+    let mut failures: Vec<FailedFile> = Vec::new();
     // Stdout cannot be written (a full disk): linting stops there.
     let mut unwritable: Option<sockproxy_gen::Error> = None;
     std::thread::scope(|s| {
@@ -88,13 +89,25 @@ pub fn run(args: LintArgs) -> ExitCode {
                     Err(e) => {
                         printing::error(&e);
                         failed.get_or_insert(e.exit_code());
+                        let failure = FailedFile::new(&args.files[expected - 1], &e);
+                        if matches!(args.format, LintFormat::Github) {
+                            let printed = printing::stdout_part(&format::github(
+                                &[],
+                                std::slice::from_ref(&failure),
+                            ));
+                            if let Err(e) = printed {
+                                unwritable = Some(e);
+                                return;
+                            }
+                        }
+                        failures.push(failure);
                         continue;
                     }
                 };
                 let one = std::slice::from_ref(&report);
                 let printed = match args.format {
                     LintFormat::Text => printing::stdout_part(&format::text_findings(one)),
-                    LintFormat::Github => printing::stdout_part(&format::github(one)),
+                    LintFormat::Github => printing::stdout_part(&format::github(one, &[])),
                     _ => Ok(()),
                 };
                 if let Err(e) = printed {
@@ -129,10 +142,10 @@ pub fn run(args: LintArgs) -> ExitCode {
             return Err(e);
         }
         match args.format {
-            LintFormat::Text => printing::stdout_part(&format::summary(&kept))?,
+            LintFormat::Text => printing::stdout_part(&format::summary(&kept, &failures))?,
             LintFormat::Github => {}
-            LintFormat::Json => printing::stdout_part(&format::json(&kept))?,
-            LintFormat::Sarif => printing::stdout_part(&format::sarif(&kept))?,
+            LintFormat::Json => printing::stdout_part(&format::json(&kept, &failures))?,
+            LintFormat::Sarif => printing::stdout_part(&format::sarif(&kept, &failures))?,
         }
         if args.diff && !streaming {
             for r in &kept {
