@@ -7,6 +7,7 @@
 use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
 
 use common::backend::RecordingBackend;
 use common::corpus::{self, Probe};
@@ -325,6 +326,254 @@ fn evaluator_agrees_with_real_haproxy() {
     assert!(
         failures.is_empty(),
         "evaluator and HAProxy disagree, first {}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The flag sets every real-world fixture runs under: the image's defaults, the usual Traefik
+/// setting, and Traefik with writes.
+const REAL_WORLD_FLAG_SETS: &[(&str, &[(&str, &str)])] = &[
+    ("defaults", &[]),
+    ("CONTAINERS=1", &[("CONTAINERS", "1")]),
+    ("CONTAINERS=1 POST=1", &[("CONTAINERS", "1"), ("POST", "1")]),
+];
+
+/// A real-world fixture made runnable here, with nothing else changed: every bind a client
+/// reaches moves to a loopback port of the test (binds another frontend of the file forwards to
+/// stay), every server that is not such a frontend becomes the recording daemon, files named by
+/// `-f` and `lua-load` move into the work directory, and global lines that need the machine's
+/// layout (chroot, pidfile, stats socket, user) go.
+fn runnable(
+    text: &str,
+    work: &common::WorkDir,
+    socket: &str,
+    env: &Env,
+) -> (String, Vec<(u16, String)>) {
+    let parsed = syntax::parse(text, env, Version::parse("3.2").unwrap());
+    // Addresses some server forwards to that a bind of this file listens on: internal hops.
+    let binds: HashSet<String> = parsed
+        .sections
+        .iter()
+        .flat_map(|s| s.directives.iter())
+        .filter(|d| d.keyword() == "bind")
+        .filter_map(|d| d.arg(0).map(str::to_string))
+        .collect();
+    let servers: HashSet<String> = parsed
+        .sections
+        .iter()
+        .flat_map(|s| s.directives.iter())
+        .filter(|d| d.keyword() == "server")
+        .filter_map(|d| d.arg(1).map(str::to_string))
+        .collect();
+    let internal = |addr: &str| addr.starts_with("abns@") || servers.contains(addr);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut frontends = Vec::new();
+    for section in &parsed.sections {
+        for d in &section.directives {
+            let indent = "    ";
+            let line = &mut lines[d.line - 1];
+            match d.keyword() {
+                "bind" if d.arg(0).is_some_and(|a| !internal(a)) => {
+                    let port = common::free_port();
+                    *line = format!("{indent}bind 127.0.0.1:{port}");
+                    if let Some(name) = &section.name {
+                        frontends.push((port, name.clone()));
+                    }
+                }
+                "server" if d.arg(1).is_some_and(|a| !binds.contains(a)) => {
+                    *line = format!("{indent}server {} unix@{socket}", d.arg(0).unwrap_or("s"));
+                }
+                "chroot"
+                | "pidfile"
+                | "user"
+                | "group"
+                | "uid"
+                | "gid"
+                | "daemon"
+                | "unix-bind"
+                | "server-state-file"
+                | "load-server-state-from-file" => {
+                    line.clear();
+                }
+                "stats" if d.arg(0) == Some("socket") => line.clear(),
+                _ => {
+                    // Files next to the fixture: into the work directory, by absolute path.
+                    for (i, w) in d.words.iter().enumerate() {
+                        let names_file = i > 0
+                            && matches!(
+                                d.words[i - 1].text.as_str(),
+                                "-f" | "lua-load" | "lua-load-per-thread"
+                            );
+                        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+                            .join("tests/fixtures/real-world")
+                            .join(&w.text);
+                        if names_file && source.is_file() {
+                            let name = source.file_name().unwrap().to_str().unwrap();
+                            std::fs::copy(&source, work.host(name)).unwrap();
+                            *line = line.replace(&w.text, work.inner(name).to_str().unwrap());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (lines.join("\n") + "\n", frontends)
+}
+
+/// Every real-world fixture (tests/fixtures/real-world, docs/research/real-world.md) under each
+/// flag set, on every HAProxy version: where the evaluator judges a frontend, its verdict must be
+/// HAProxy's for every request; frontends it cannot judge are counted, never guessed.
+#[test]
+fn real_world_fixtures_agree_with_haproxy() {
+    let catalog = Catalog::builtin();
+    let mut requests = catalog_corpus(catalog);
+    // Every 8th attack keeps the run short; the full corpus runs on the rendered configs above.
+    requests.extend(corpus::attacks(catalog).into_iter().step_by(8));
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world");
+    let mut fixtures: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cfg"))
+        .filter(|p| !p.to_str().unwrap().ends_with(".template.cfg"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_str().unwrap().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 20, "{} fixtures", fixtures.len());
+    let mut failures = Vec::new();
+    let mut summary = Vec::new();
+    for haproxy in common::haproxies() {
+        let version = Version::parse(&haproxy.version).expect("a supported line");
+        let work = haproxy.workdir();
+        let socket = work.inner("backend.sock");
+        let backend = RecordingBackend::start(&work.host("backend.sock"));
+        let (mut judged, mut uncertain, mut pairs, mut agree) = (0, 0, 0usize, 0usize);
+        let mut not_judged: Vec<String> = Vec::new();
+        for (ci, (name, text)) in fixtures.iter().enumerate() {
+            // A fixture that needs a newer HAProxy says so on its first line ("min HAProxy 3.0").
+            let minimum = text
+                .lines()
+                .next()
+                .and_then(|l| l.split("min HAProxy ").nth(1))
+                .and_then(|v| {
+                    Version::parse(v.split_whitespace().next()?.trim_end_matches([';', ',']))
+                });
+            if minimum.is_some_and(|m| !version.at_least(m.major, m.minor)) {
+                continue;
+            }
+            for (fi, (label, flags)) in REAL_WORLD_FLAG_SETS.iter().enumerate() {
+                let mut env: Env = [
+                    ("EVENTS", "1"),
+                    ("PING", "1"),
+                    ("VERSION", "1"),
+                    ("LOG_LEVEL", "info"),
+                ]
+                .iter()
+                .chain(flags.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+                env.insert("SOCKET_PATH".into(), socket.to_str().unwrap().into());
+                let (config, frontends) = runnable(text, &work, socket.to_str().unwrap(), &env);
+                let parsed = syntax::parse(&config, &env, version);
+                let model = eval::compile(&parsed, version.dialect().unwrap());
+                let file = format!("rw{ci}-{fi}.cfg");
+                std::fs::write(work.host(&file), &config).unwrap();
+                let pairs_env: Vec<(&str, &str)> =
+                    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let Some((first, _)) = frontends.first() else {
+                    not_judged.push(format!("{name}: no frontend a client reaches"));
+                    continue;
+                };
+                let proxy = haproxy.spawn_env(&work.inner(&file), *first, &pairs_env);
+                for (port, frontend) in &frontends {
+                    common::wait_for_port(*port);
+                    let entry = model.proxies.iter().find(|p| &p.name == frontend);
+                    // What the evaluator cannot judge is counted, not compared.
+                    let why_not = if !parsed.errors.is_empty() {
+                        Some(format!("parse: {}", parsed.errors[0].message))
+                    } else if !model.unevaluable.is_empty() {
+                        Some(format!("unevaluable: {}", model.unevaluable[0].what))
+                    } else if entry.is_none() {
+                        Some("not compiled".to_string())
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why_not {
+                        uncertain += 1;
+                        not_judged.push(format!("{name} [{label}] `{frontend}`: {why}"));
+                        continue;
+                    }
+                    let entry = entry.unwrap();
+                    judged += 1;
+                    let mut http = common::HttpClient::new(*port);
+                    let base = ((haproxy.line().len() * 1000 + ci) * 10 + fi) * 1_000_000;
+                    let sent: Vec<(usize, &Probe, u16)> = requests
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            let id = base + *port as usize % 100 * 10_000 + i;
+                            (id, p, http.send(&p.to_bytes(id)).0)
+                        })
+                        .collect();
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    let reached: HashSet<usize> = backend
+                        .take()
+                        .iter()
+                        .filter_map(|r| r.message.header("x-spg-probe")?.parse().ok())
+                        .collect();
+                    for (id, probe, _status) in sent {
+                        let mut headers = vec![
+                            ("Host".to_string(), "docker".to_string()),
+                            ("X-Spg-Probe".to_string(), id.to_string()),
+                        ];
+                        headers.extend(probe.headers.iter().cloned());
+                        let outcome = model.evaluate(
+                            entry,
+                            &Request {
+                                method: &probe.method,
+                                target: &probe.target,
+                                headers: &headers,
+                            },
+                        );
+                        pairs += 1;
+                        match outcome {
+                            Ok(o) if o.forwarded() == reached.contains(&id) => agree += 1,
+                            other => {
+                                if failures.len() < 40 {
+                                    failures.push(format!(
+                                        "HAProxy {} {name} [{label}] `{frontend}`: {} {}: HAProxy {}, evaluator {other:?}",
+                                        haproxy.version,
+                                        probe.method,
+                                        probe.target,
+                                        if reached.contains(&id) { "forwarded" } else { "answered" }
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                drop(proxy);
+            }
+        }
+        summary.push(format!(
+            "HAProxy {}: {judged} frontends judged, {uncertain} not judged (uncertain), {agree}/{pairs} (config, request) pairs agree",
+            haproxy.version
+        ));
+        for n in &not_judged {
+            println!("  HAProxy {} not judged: {n}", haproxy.version);
+        }
+    }
+    for s in &summary {
+        println!("{s}");
+    }
+    assert!(
+        failures.is_empty(),
+        "evaluator and HAProxy disagree on real-world fixtures, first {}:\n{}",
         failures.len(),
         failures.join("\n")
     );
