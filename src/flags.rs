@@ -89,11 +89,19 @@ pub struct EnvFlags {
 const OWN_VARIABLES: &[&str] = &["PGID_DOCKER_SOCKET"];
 
 /// Whether `value` reads as an on/off switch (what a mistyped flag would hold).
-fn switch_like(value: &str) -> bool {
+pub(crate) fn switch_like(value: &str) -> bool {
     matches!(
-        value.to_ascii_lowercase().as_str(),
+        value.trim().to_ascii_lowercase().as_str(),
         "0" | "1" | "true" | "false" | "yes" | "no" | "on" | "off"
     )
+}
+
+/// How far `name` is from `flag` when it is close enough to be a typo of it: Damerau-Levenshtein
+/// distance (case aside) up to 1 for flags of up to 6 characters, up to 2 for longer ones. The
+/// one rule for near misses in env files (here) and in compose files (lint).
+pub(crate) fn typo_distance(name: &str, flag: &str) -> Option<usize> {
+    let d = strsim::damerau_levenshtein(&name.to_ascii_uppercase(), flag);
+    (d <= if flag.len() <= 6 { 1 } else { 2 }).then_some(d)
 }
 
 /// The flag `name` is a near miss of: Damerau-Levenshtein distance (case aside) up to 1 for
@@ -101,12 +109,10 @@ fn switch_like(value: &str) -> bool {
 /// value is a switch (0/1/true/...), so the app's `PORT=8080` or `HOST=db` is not taken for
 /// POST; the settings with free values (LOG_LEVEL, SOCKET_PATH) count whatever the value.
 fn near_miss(name: &str, value: &str, known: &[String]) -> Option<String> {
-    let upper = name.to_ascii_uppercase();
     known
         .iter()
         .filter(|k| switch_like(value) || matches!(k.as_str(), "LOG_LEVEL" | "SOCKET_PATH"))
-        .map(|k| (strsim::damerau_levenshtein(&upper, k), k))
-        .filter(|(d, k)| *d <= if k.len() <= 6 { 1 } else { 2 })
+        .filter_map(|k| Some((typo_distance(name, k)?, k)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k.clone())
 }

@@ -520,3 +520,158 @@ fn flag_sensitivity_with_and_without_the_compose_file() {
     assert!(!with_compose.contains("SPG403") && !with_compose.contains("SPG006"));
     common::snapshot("lint-flag-sensitivity-with-compose", &with_compose);
 }
+
+/// The real-world fixtures (docs/research/real-world.md): every config and compose file gets a
+/// verdict (exit 0 or 1) on each HAProxy line it runs on; a template gets 65 and names its
+/// placeholder.
+#[test]
+fn every_real_world_fixture_gets_a_verdict() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.ends_with(".cfg") || n.ends_with(".compose.yaml")
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{} fixtures", files.len());
+    let mut wrong = Vec::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let text = std::fs::read_to_string(file).unwrap();
+        let min_30 = text
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("min HAProxy 3.0"));
+        for version in ["2.6", "3.0", "3.2"] {
+            if min_30 && version == "2.6" {
+                continue;
+            }
+            let o = common::cli()
+                .current_dir(&dir)
+                .args(["lint", name, "--haproxy-version", version])
+                .output()
+                .unwrap();
+            let code = o.status.code();
+            let ok = if name.ends_with(".template.cfg") {
+                code == Some(65) && err(&o).contains("placeholder")
+            } else {
+                matches!(code, Some(0 | 1))
+            };
+            if !ok {
+                wrong.push(format!("{name} on {version}: exit {code:?}\n{}", err(&o)));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every keyword of each version's manual (data/haproxy-keywords) parses in its section: the
+/// section is recognised, the words are split as HAProxy splits them, and the keyword table
+/// knows them, for 2.6, 3.0 and 3.2 alike.
+#[test]
+fn every_keyword_of_the_manual_parses_in_its_section() {
+    use sockproxy_gen::haproxy::{keywords, syntax, version::Version};
+    for line in ["2.6", "3.0", "3.2"] {
+        let version = Version::parse(line).unwrap();
+        let all = keywords::all(version);
+        let mut by_section: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (section, keyword, _) in &all {
+            by_section.entry(section).or_default().push(keyword);
+        }
+        let mut text = String::new();
+        for (section, words) in &by_section {
+            let named = !matches!(*section, "global" | "defaults");
+            text.push_str(&format!("{section}{}\n", if named { " s" } else { "" }));
+            for k in words {
+                text.push_str(&format!("    {k} x\n"));
+            }
+        }
+        let parsed = syntax::parse(&text, &Default::default(), version);
+        assert!(parsed.errors.is_empty(), "{line}: {:?}", parsed.errors);
+        let mut checked = 0;
+        for s in &parsed.sections {
+            assert!(
+                by_section.contains_key(s.keyword.as_str()),
+                "{line}: section {}",
+                s.keyword
+            );
+            for d in &s.directives {
+                let words: Vec<&str> = d.words.iter().take(3).map(|w| w.text.as_str()).collect();
+                assert!(
+                    keywords::lookup(version, &s.keyword, &words).is_some(),
+                    "{line}: `{}` in {} is not recognised",
+                    words.join(" "),
+                    s.keyword
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, all.len(), "{line}");
+        println!(
+            "HAProxy {line}: {checked} keywords in {} section types",
+            by_section.len()
+        );
+    }
+}
+
+/// Where lint refuses a file (65), HAProxy of that version refuses it too.
+#[test]
+fn lint_refuses_only_what_haproxy_refuses() {
+    let defaults =
+        "defaults\n  mode http\n  timeout client 1s\n  timeout server 1s\n  timeout connect 1s\n";
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "unknown keyword",
+            format!("global\n  bogus-keyword 1\n{defaults}"),
+        ),
+        (
+            "unterminated quote",
+            format!("global\n  log \"stdout\n{defaults}"),
+        ),
+        ("unclosed .if", format!("global\n.if 1\n{defaults}")),
+        (".endif without .if", format!("global\n.endif\n{defaults}")),
+        (".alert", format!("global\n.alert \"stop\"\n{defaults}")),
+        (
+            "a predicate of a later version",
+            format!("global\n.if strstr(abc,b)\n.endif\n{defaults}"),
+        ),
+        (
+            "placeholder",
+            format!("global\n{defaults}frontend f\n  bind @@BIND@@\n"),
+        ),
+        (
+            "keyword outside a section",
+            format!("  mode http\n{defaults}"),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for haproxy in common::haproxies() {
+        // `strstr()` exists from 3.0 on: only 2.6 refuses it.
+        for (what, text) in &cases {
+            if *what == "a predicate of a later version" && haproxy.line() != "2.6" {
+                continue;
+            }
+            let file = dir.path().join("refused.cfg");
+            std::fs::write(&file, text).unwrap();
+            let o = lint(&[file.to_str().unwrap(), "--haproxy-version", &haproxy.line()]);
+            assert_eq!(
+                o.status.code(),
+                Some(65),
+                "{what} on {}: {}",
+                haproxy.version,
+                err(&o)
+            );
+            let work = haproxy.workdir();
+            std::fs::write(work.host("refused.cfg"), text).unwrap();
+            let checked = haproxy.check(&work.inner("refused.cfg"));
+            assert!(
+                !checked.status.success(),
+                "{what}: HAProxy {} accepts what lint refuses",
+                haproxy.version
+            );
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod common;
 
 mod bypass_corpus;
 mod cli;
+mod codes;
 mod compose;
 mod dotenv;
 mod e2e_podman;
@@ -12,6 +13,7 @@ mod env;
 mod exit_codes;
 mod gid_mechanism;
 mod lint;
+mod lint_compose;
 mod lint_differential;
 mod output;
 mod proxy_behaviour;

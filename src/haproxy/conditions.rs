@@ -49,8 +49,9 @@ impl Truth {
     }
 }
 
-/// The predicates of `.if`, with the version that introduced each (all exist in 2.6 unless
-/// said otherwise; read from the manuals of 2.6, 3.0 and 3.2).
+/// The predicates of `.if`, with the first line that accepts each: read from the manuals of
+/// 2.6, 3.0 and 3.2 and checked with their binaries (data/haproxy-keywords/conditions.txt; the
+/// SSL library predicates work in Debian's 2.6 and 3.0 although only the 3.2 manual lists them).
 const PREDICATES: &[(&str, (u32, u32))] = &[
     ("defined", (2, 4)),
     ("feature", (2, 4)),
@@ -58,11 +59,11 @@ const PREDICATES: &[(&str, (u32, u32))] = &[
     ("strneq", (2, 4)),
     ("version_atleast", (2, 4)),
     ("version_before", (2, 4)),
+    ("openssl_version_atleast", (2, 6)),
+    ("openssl_version_before", (2, 6)),
+    ("ssllib_name_startswith", (2, 6)),
     ("strstr", (3, 0)),
     ("enabled", (3, 0)),
-    ("openssl_version_atleast", (3, 2)),
-    ("openssl_version_before", (3, 2)),
-    ("ssllib_name_startswith", (3, 2)),
 ];
 
 /// Variables HAProxy defines itself that a condition can see while the file is parsed
@@ -353,7 +354,11 @@ mod tests {
         // Predicates of later versions are errors in earlier ones, as in haproxy -c.
         assert!(eval("strstr(abc,b)", "2.6").is_err());
         assert_eq!(eval("strstr(abc,b)", "3.0"), t(true));
-        assert!(eval("ssllib_name_startswith(OpenSSL)", "3.0").is_err());
+        assert!(eval("enabled(POLL)", "2.6").is_err());
+        assert!(matches!(
+            eval("ssllib_name_startswith(OpenSSL)", "2.6"),
+            Ok(Truth::Unknown(_))
+        ));
         assert!(eval("", "3.2").is_err());
         assert!(eval("(1", "3.2").is_err());
         assert!(eval("nosuch(1)", "3.2").is_err());

@@ -4,6 +4,7 @@
 //! formats: lint turns what this module computes into findings.
 
 pub mod conditions;
+pub mod daemon;
 pub mod eval;
 pub mod keywords;
 pub mod matrix;

@@ -46,7 +46,8 @@ impl SectionKind {
             "backend" => SectionKind::Backend,
             "listen" => SectionKind::Listen,
             "userlist" | "resolvers" | "peers" | "mailers" | "program" | "http-errors" | "ring"
-            | "cache" | "log-forward" | "crt-store" | "traces" | "acme" => SectionKind::Other,
+            | "cache" | "log-forward" | "crt-store" | "traces" | "acme" | "fcgi-app"
+            | "log-profile" => SectionKind::Other,
             _ => return None,
         })
     }

@@ -87,7 +87,7 @@ codes! {
         "a path regex in an allow decision is not anchored at both ends",
         "`^/containers` also matches `/containers/x/archive` and `/containersX`; without `$` a rule for one route opens every route below it. Anchor both ends and match one route per rule.";
     NoUrlDecoding = "SPG202", "no-url-decoding", Error,
-        "an allow decision matches the raw path, which the daemon decodes first",
+        "an allow decision matches the raw path, which the daemon decodes first (no longer reported: SPG204 reports the concrete request)",
         "The daemon decodes `%XX` (including `%2F`) before routing, so `/%63ontainers/json` is `/containers/json` to it. A rule on the raw path can be bypassed or can mis-route. Match `path,url_dec`, and refuse paths that still contain `%` after one decoding.";
     PrefixOpensDangerous = "SPG203", "prefix-opens-dangerous", Error,
         "a prefix or unanchored rule lets through routes that can take over the host",
@@ -152,6 +152,12 @@ codes! {
     FlagSensitivity = "SPG403", "flag-sensitivity", Info,
         "what each flag the rules read would open, from the image's defaults",
         "One line per frontend: for each flag (and the combinations people use), how many routes setting it opens and how many of those are dangerous (SPG402 names them). It shows what a one-letter change in the proxy's environment does.";
+    UnresolvableCompose = "SPG511", "unresolvable-compose", Error,
+        "`docker compose` refuses the file: a required `${VAR:?message}` is missing, a `${...}` is invalid, or an `env_file:` or `.env` cannot be read",
+        "Compose interpolates every value from the shell environment and the `.env` file beside the compose file, and reads each `env_file:`, before anything runs. A required variable (`${VAR:?message}`, `${VAR?message}`) that is not set, a malformed `${...}` reference, or an `env_file:` that is missing or malformed stops `docker compose up`, and what lint reports about the service assumes values it does not have. Set the variable in `.env` (give it to lint with `--env KEY=VAL` or `--env-file`), fix the reference, or create the file (or mark it `required: false`).";
+    Bypass = "SPG204", "bypass", Error,
+        "a request variant gets through and reaches a route that the same request in plain form cannot",
+        "The daemon decodes `%XX` (also `%2F`), accepts odd version prefixes (`/v1.41../`, `/v01.041/`) and routes the result. A rule that matches the raw path, or a deny that an earlier allow skips, lets such a variant reach a route the config denies in plain form. The finding shows the request, the rule that let it through and the route the daemon runs. Match `path,url_dec` with anchored rules and refuse paths that still hold `%` or are not canonical (what `sockproxy-gen render` does).";
 }
 
 impl Code {

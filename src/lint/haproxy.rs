@@ -8,14 +8,12 @@ use super::{Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
 use crate::haproxy::eval::{self, Model};
-use crate::haproxy::keywords::known_keyword;
+use crate::haproxy::keywords::{self, Effect};
 use crate::haproxy::matrix::{self, Matrix};
 use crate::haproxy::syntax::{self as config, Config, Directive, Section, SectionKind};
 use crate::policy::Policy;
 use crate::render::{self, RenderInputs};
 
-/// Keywords sockproxy-gen knows in proxy sections (frontend, backend, listen, defaults). An
-/// unknown one is more likely a typo than a feature, and HAProxy would refuse it.
 fn malformed(path: &Path, line: usize, column: Option<usize>, message: String) -> Error {
     Error::Malformed {
         location: Location {
@@ -377,17 +375,6 @@ fn bypass_prone(
         if !on_path || !seen.insert((line, fetch.span.column)) {
             return;
         }
-        if !f.contains("url_dec") {
-            findings.push(
-                Finding::new(
-                    Code::NoUrlDecoding,
-                    path,
-                    line,
-                    format!("`{f}` matches the raw path; the daemon decodes `%XX` first, so `/%63ontainers/...` slips past or mis-routes"),
-                )
-                .at(fetch.span.column, fetch.span.len),
-            );
-        }
         let is_reg = f.contains("_reg")
             || words
                 .windows(2)
@@ -444,6 +431,56 @@ fn bypass_prone(
             i += 1;
         }
     }
+}
+
+/// A request that reaches a route the frontend does not let through in plain form.
+#[derive(Debug, Clone)]
+struct Bypass {
+    method: String,
+    target: String,
+    /// The route the daemon runs.
+    route: String,
+    /// The rule that let it through.
+    line: Option<usize>,
+}
+
+/// Searches variants of every route the frontend denies in plain form (encoded letters and
+/// slashes, odd version prefixes) for one that gets through and that the daemon routes to a
+/// route outside the frontend's plain verdicts. One finding per route reached.
+fn bypasses(catalog: &Catalog, model: &Model, entry: &eval::Proxy, m: &Matrix) -> Vec<Bypass> {
+    use crate::haproxy::daemon::{self, Daemon};
+    let allowed: BTreeSet<RouteId> = m.allowed().map(|r| r.route).collect();
+    let headers = vec![("Host".to_string(), "docker".to_string())];
+    let mut found: BTreeMap<RouteId, Bypass> = BTreeMap::new();
+    for route in catalog.routes().iter().filter(|r| !allowed.contains(&r.id)) {
+        for (method, target) in daemon::variants(route) {
+            let request = eval::Request {
+                method: &method,
+                target: &target,
+                headers: &headers,
+            };
+            let Ok(outcome) = model.evaluate(entry, &request) else {
+                continue;
+            };
+            if !outcome.forwarded() {
+                continue;
+            }
+            if let Daemon::Handler(reached) = daemon::route(catalog, &method, &target) {
+                if !allowed.contains(&reached.id) && !found.contains_key(&reached.id) {
+                    found.insert(
+                        reached.id,
+                        Bypass {
+                            method: method.clone(),
+                            target: target.clone(),
+                            route: reached.display(),
+                            line: outcome.line(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    found.into_values().collect()
 }
 
 /// HAProxy durations: a number with an optional unit (ms by default).
@@ -647,7 +684,6 @@ type Allowed = BTreeMap<String, BTreeMap<RouteId, Option<usize>>>;
 /// expansions depend on the environment too).
 fn allowed_with(
     catalog: &Catalog,
-    path: &Path,
     text: &str,
     env: &config::Env,
     options: &LintOptions,
@@ -657,14 +693,10 @@ fn allowed_with(
     let model = eval::compile(&parsed, options.dialect);
     let mut out = Allowed::new();
     for entry in model.entries() {
-        let m = matrix::compute(catalog, &model, entry).map_err(|e| {
-            malformed(
-                path,
-                entry.line,
-                None,
-                format!("frontend `{}`: {e}", entry.name),
-            )
-        })?;
+        // A frontend the evaluator cannot judge is reported by the main pass.
+        let Ok(m) = matrix::compute(catalog, &model, entry) else {
+            continue;
+        };
         out.insert(
             entry.name.clone(),
             m.allowed().map(|r| (r.route, r.deciding_line())).collect(),
@@ -687,7 +719,7 @@ fn flag_sensitivity(
     let assume = config::Assume {
         unknown_conditions: false,
     };
-    let base = allowed_with(catalog, path, text, env, options, assume)?;
+    let base = allowed_with(catalog, text, env, options, assume)?;
     let mut scenarios: Vec<Vec<&str>> = flags
         .iter()
         .filter(|f| env.get(*f).is_none_or(|v| v == "0"))
@@ -710,7 +742,7 @@ fn flag_sensitivity(
             .map(|f| format!("{f}=1"))
             .collect::<Vec<_>>()
             .join(" ");
-        for (frontend, allowed) in allowed_with(catalog, path, text, &with, options, assume)? {
+        for (frontend, allowed) in allowed_with(catalog, text, &with, options, assume)? {
             let before = base.get(&frontend);
             let opened: Vec<(RouteId, Option<usize>)> = allowed
                 .iter()
@@ -796,7 +828,6 @@ fn uncertain_conditions(
     }
     let as_false = allowed_with(
         catalog,
-        path,
         text,
         env,
         options,
@@ -806,7 +837,6 @@ fn uncertain_conditions(
     )?;
     let as_true = allowed_with(
         catalog,
-        path,
         text,
         env,
         options,
@@ -878,20 +908,46 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         .collect();
     env.extend(options.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let parsed = crate::haproxy::parse(path, text, &env, options.version)?;
+    // Every keyword of the version's manual is read; an unknown one is refused, as HAProxy
+    // refuses it; Lua and services make the verdicts of their section uncertain.
+    let mut findings = Vec::new();
     for s in &parsed.sections {
         for d in &s.directives {
-            if !known_keyword(s.kind, d.keyword()) {
-                let w = &d.words[0];
-                return Err(malformed(
-                    path,
-                    w.span.line,
-                    Some(w.span.column),
-                    format!("unknown keyword `{}` in a {} section; check the spelling (HAProxy would refuse it too)", d.keyword(), s.keyword),
-                ));
+            let words: Vec<&str> = d.words.iter().take(3).map(|w| w.text.as_str()).collect();
+            match keywords::lookup(options.version, &s.keyword, &words) {
+                None => {
+                    let w = &d.words[0];
+                    return Err(malformed(
+                        path,
+                        w.span.line,
+                        Some(w.span.column),
+                        format!(
+                            "unknown keyword `{}` in a {} section; HAProxy {} refuses it too (check the spelling, or --haproxy-version)",
+                            d.keyword(),
+                            s.keyword,
+                            keywords::table_line(options.version)
+                        ),
+                    ));
+                }
+                Some((Effect::Lua, _)) => {
+                    findings.push(
+                        Finding::new(
+                            Code::Unevaluable,
+                            path,
+                            d.line,
+                            format!(
+                                "`{}` runs code the evaluator cannot model: what this {} lets through is uncertain",
+                                d.keyword(),
+                                s.keyword
+                            ),
+                        )
+                        .at(d.words[0].span.column, d.words[0].span.len),
+                    );
+                }
+                Some(_) => {}
             }
         }
     }
-    let mut findings = Vec::new();
     for u in &parsed.unset {
         findings.push(
             Finding::new(
@@ -924,20 +980,41 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
     let mut entries = Vec::new();
     let mut stream_backends: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    let mut bypass_cache: std::collections::HashMap<Vec<String>, Vec<Bypass>> =
+        std::collections::HashMap::new();
     for entry in model.entries() {
         let section = parsed
             .sections
             .iter()
             .find(|s| s.line == entry.line)
             .expect("every compiled proxy has its section");
-        let m = matrix::compute(catalog, &model, entry).map_err(|e| {
-            malformed(
-                path,
-                entry.line,
-                None,
-                format!("frontend `{}`: {e}", entry.name),
-            )
-        })?;
+        let m = match matrix::compute(catalog, &model, entry) {
+            Ok(m) => m,
+            // A rule that uses an ACL the evaluator could not read (an `-f` file, an unknown
+            // fetch) cannot be judged: HAProxy accepts the file, so the frontend's verdicts are
+            // uncertain, not an error. Without such an ACL the name is undefined, as HAProxy
+            // says too.
+            Err(e) if !model.unevaluable.is_empty() => {
+                findings.push(Finding::new(
+                    Code::Unevaluable,
+                    path,
+                    entry.line,
+                    format!(
+                        "frontend `{}` is not judged ({e}: its definition uses what the evaluator cannot read, see the other SPG001 findings); verify the running proxy with `sockproxy-gen verify`",
+                        entry.name
+                    ),
+                ));
+                continue;
+            }
+            Err(e) => {
+                return Err(malformed(
+                    path,
+                    entry.line,
+                    None,
+                    format!("frontend `{}`: {e}", entry.name),
+                ))
+            }
+        };
         for row in m.allowed() {
             let t = catalog.get(row.route).traits;
             for cell in row.cells.iter().filter(|c| c.forwarded) {
@@ -962,6 +1039,38 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             })
             .collect();
         bypass_prone(path, section, &allowing, &mut findings);
+        // Frontends with the same rules have the same bypasses: search each rule set once.
+        let key: Vec<String> = section
+            .directives
+            .iter()
+            .filter(|d| d.keyword() != "bind")
+            .map(|d| {
+                d.words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let found = match bypass_cache.get(&key) {
+            Some(found) => found.clone(),
+            None => {
+                let found = bypasses(catalog, &model, entry, &m);
+                bypass_cache.insert(key, found.clone());
+                found
+            }
+        };
+        for b in found {
+            findings.push(Finding::new(
+                Code::Bypass,
+                path,
+                b.line.unwrap_or(section.line),
+                format!(
+                    "frontend `{}`: `{} {}` gets through and the daemon runs {}, which the same request in plain form cannot reach",
+                    entry.name, b.method, b.target, b.route
+                ),
+            ));
+        }
         entries.push((section, m));
     }
     hardening(path, &parsed, &entries, &stream_backends, &mut findings);
