@@ -17,6 +17,7 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG003", "SPG003.cfg", &[]),
     ("SPG004", "SPG004.cfg", &[]),
     ("SPG006", "SPG006.cfg", &[]),
+    ("SPG007", "SPG007.cfg", &["--env", "CONTAINERS=1"]),
     ("SPG101", "SPG101.cfg", &["--preset", "traefik"]),
     ("SPG102", "SPG102.cfg", &["--preset", "traefik"]),
     ("SPG103", "SPG103.cfg", &["--preset", "traefik"]),

@@ -158,6 +158,9 @@ codes! {
     Bypass = "SPG204", "bypass", Error,
         "a request variant gets through and reaches a route that the same request in plain form cannot",
         "The daemon decodes `%XX` (also `%2F`), accepts odd version prefixes (`/v1.41../`, `/v01.041/`) and routes the result. A rule that matches the raw path, or a deny that an earlier allow skips, lets such a variant reach a route the config denies in plain form. The finding shows the request, the rule that let it through and the route the daemon runs. Match `path,url_dec` with anchored rules and refuse paths that still hold `%` or are not canonical (what `sockproxy-gen render` does).";
+    JudgedEnvironment = "SPG007", "judged-environment", Info,
+        "the flag values a flag-driven config was judged with, and where each came from",
+        "The verdicts of a config whose rules read `env(...)` or `\"${...}\"` hold for one environment. This lists the values of the flags the rules read, each with its source (the compose file's `environment:` line or `env_file:`, an env file's line, `--env`, or the image's default), so a reader can check it is the environment the proxy runs with.";
 }
 
 impl Code {

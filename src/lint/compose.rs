@@ -160,16 +160,10 @@ impl Family {
         }
     }
 
-    /// The image binds every interface (`bind :2375`), so `network_mode: host` publishes it.
+    /// The image binds every interface (`bind :2375`), so `network_mode: host` publishes it:
+    /// the known images of the Tecnativa family do; of an unknown one nothing is known.
     fn binds_all_interfaces(self) -> bool {
-        matches!(
-            self,
-            Family::Tecnativa
-                | Family::Linuxserver
-                | Family::Zoeyvid
-                | Family::Tprasadtp
-                | Family::Padhi
-        )
+        self.reads_flags() && self != Family::Unknown
     }
 }
 

@@ -1075,6 +1075,41 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     }
     hardening(path, &parsed, &entries, &stream_backends, &mut findings);
     uncertain_conditions(catalog, path, text, &parsed, &env, options, &mut findings)?;
+    let flags_line = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .position(|l| l.contains("env(") || l.contains('$'))
+        .map_or(1, |i| i + 1);
+    if !with_defaults && !permission_flags.is_empty() {
+        // Only the flags the rules read, never other variables: a value may be a secret.
+        let read: Vec<&String> = referenced.iter().filter(|v| known.contains(v)).collect();
+        let account: Vec<String> = read
+            .iter()
+            .filter_map(|v| {
+                let value = env.get(*v)?;
+                Some(match options.env_sources.get(*v) {
+                    Some(source) => format!("{v}={value} ({source})"),
+                    None if options.env.contains_key(*v) => format!("{v}={value}"),
+                    None => format!("{v}={value} (the image's default)"),
+                })
+            })
+            .collect();
+        let unset = read.len() - account.len();
+        findings.push(Finding::new(
+            Code::JudgedEnvironment,
+            path,
+            flags_line,
+            format!(
+                "judged with {}{}",
+                account.join(", "),
+                if unset > 0 {
+                    format!("; the {unset} other flag(s) the rules read are unset")
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
     if with_defaults {
         let line = text
             .lines()

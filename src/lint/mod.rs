@@ -40,6 +40,9 @@ pub struct LintOptions {
     pub dialect: Dialect,
     /// The policy of `presets` and its rendered config, built once for all files.
     pub preset_baseline: Option<(Policy, String)>,
+    /// Where each value of `env` came from (`compose.yaml:12`, `proxy.env:3`, `--env`), for the
+    /// account of the environment a flag-driven config is judged with.
+    pub env_sources: std::collections::BTreeMap<String, String>,
 }
 
 impl LintOptions {
@@ -76,6 +79,7 @@ impl LintOptions {
             version,
             dialect,
             preset_baseline,
+            env_sources: Default::default(),
         })
     }
 }

@@ -2,6 +2,8 @@
 //! at or above --fail-on, and the shared error codes (65 malformed, 66 unreadable, ...) when a
 //! file cannot be linted.
 
+use std::collections::BTreeMap;
+
 use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::haproxy::syntax::Env;
@@ -12,12 +14,22 @@ use sockproxy_gen::Result;
 use crate::cli::args::{FailOn, LintArgs, LintFormat};
 use crate::cli::printing;
 
-/// The values for "${VAR}" and env(VAR): compose service, then env files, then --env.
-fn environment(args: &LintArgs) -> Result<Env> {
+/// The values for "${VAR}" and env(VAR), with where each came from: compose service, then env
+/// files, then --env (each wins over the one before).
+fn environment(args: &LintArgs) -> Result<(Env, BTreeMap<String, String>)> {
     let mut env = Env::new();
+    let mut sources = BTreeMap::new();
+    let given: Env = args
+        .env
+        .iter()
+        .map(|kv| (kv.key.clone(), kv.value.clone()))
+        .collect();
     if let Some(path) = &args.compose {
         let text = lint::read(path)?;
-        env.extend(compose::proxy_environment(path, &text)?);
+        for (key, value, source) in compose::proxy_environment_with_sources(path, &text, &given)? {
+            sources.insert(key.clone(), source.to_string());
+            env.insert(key, value);
+        }
     }
     for path in &args.env_files {
         // Every variable, read as Compose reads the file (the process environment first).
@@ -32,19 +44,26 @@ fn environment(args: &LintArgs) -> Result<Env> {
             ))]);
         }
         for entry in file.entries {
+            sources.insert(
+                entry.key.clone(),
+                format!("{}:{}", path.display(), entry.line),
+            );
             env.insert(entry.key, entry.value);
         }
     }
-    for kv in &args.env {
-        env.insert(kv.key.clone(), kv.value.clone());
+    for (key, value) in given {
+        sources.insert(key.clone(), "--env".into());
+        env.insert(key, value);
     }
-    Ok(env)
+    Ok((env, sources))
 }
 
 pub fn run(args: LintArgs) -> ExitCode {
-    let options = match environment(&args)
-        .and_then(|env| LintOptions::new(args.presets.clone(), env, &args.haproxy_version))
-    {
+    let options = match environment(&args).and_then(|(env, sources)| {
+        let mut options = LintOptions::new(args.presets.clone(), env, &args.haproxy_version)?;
+        options.env_sources = sources;
+        Ok(options)
+    }) {
         Ok(o) => o,
         Err(e) => {
             printing::error(&e);
