@@ -91,42 +91,53 @@ fn strip_version(path: &str) -> Option<&str> {
     (digits > 0 && rest[digits..].starts_with('/')).then(|| &rest[digits..])
 }
 
-/// Requests a naive rule may let through: for a route's example path, the variants the daemon
-/// still routes to it (encoded letters and slashes, version prefixes in odd spellings) and the
-/// ones it refuses (non-canonical paths), for each method it has.
-pub fn variants(route: &Route) -> Vec<(String, String)> {
+/// Requests a naive rule may let through for a route the frontend denies in plain form: the
+/// variants the daemon still routes (each segment's first letter encoded, slashes encoded, every
+/// character encoded, a query) on the bare path, and the version prefixes the daemon accepts but
+/// the plain forms do not cover (`/v1.41..`, `/v01.041`). The canonical prefixes (`/v1.24`,
+/// `/v1.41`, `/v1.44`) are the permission matrix's own. Built once per route and process.
+pub fn variants(route: &Route) -> &'static [(String, String)] {
+    type Built = std::collections::HashMap<String, &'static [(String, String)]>;
+    static BUILT: std::sync::OnceLock<std::sync::Mutex<Built>> = std::sync::OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Leaked once per route of the catalog: a fixed, small set for the process's lifetime.
+    built
+        .entry(route.display())
+        .or_insert_with(|| Vec::leak(build_variants(route)))
+}
+
+fn build_variants(route: &Route) -> Vec<(String, String)> {
     let p = route.example_path();
     let m = route.method.as_str().to_string();
     let mut paths = Vec::new();
-    for v in ["", "/v1.41", "/v1.41..", "/v01.041", "/v1.24"] {
-        let full = format!("{v}{p}");
-        paths.push(full.clone());
-        // Each segment's first letter encoded (`/%63ontainers/...`).
-        let segments: Vec<&str> = full.split('/').collect();
-        for (i, s) in segments.iter().enumerate() {
-            if let Some(c) = s.chars().next().filter(char::is_ascii_alphabetic) {
-                let mut copy: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
-                copy[i] = format!("%{:02x}{}", c as u32, &s[1..]);
-                paths.push(copy.join("/"));
-            }
+    let segments: Vec<&str> = p.split('/').collect();
+    for (i, s) in segments.iter().enumerate() {
+        if let Some(c) = s.chars().next().filter(char::is_ascii_alphabetic) {
+            let mut copy: Vec<String> = segments.iter().map(|s| s.to_string()).collect();
+            copy[i] = format!("%{:02x}{}", c as u32, &s[1..]);
+            paths.push(copy.join("/"));
         }
-        // Slashes after the first encoded (`/containers%2Fjson`).
-        if let Some(rest) = full.strip_prefix('/') {
-            paths.push(format!("/{}", rest.replace('/', "%2F")));
-        }
-        // Every character encoded.
-        paths.push(
-            full.bytes()
-                .map(|b| {
-                    if b == b'/' {
-                        "/".to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect(),
-        );
-        paths.push(format!("{full}?x=1"));
+    }
+    if let Some(rest) = p.strip_prefix('/') {
+        paths.push(format!("/{}", rest.replace('/', "%2F")));
+    }
+    paths.push(
+        p.bytes()
+            .map(|b| {
+                if b == b'/' {
+                    "/".to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    );
+    paths.push(format!("{p}?x=1"));
+    for v in ["/v1.41..", "/v01.041"] {
+        paths.push(format!("{v}{p}"));
     }
     paths.into_iter().map(|path| (m.clone(), path)).collect()
 }

@@ -444,19 +444,48 @@ struct Bypass {
     line: Option<usize>,
 }
 
+/// A frontend's bypasses, each with the place of its deciding rule among the frontend's rules
+/// (binds aside), or `None` when the rule is elsewhere (a backend).
+type FoundBypasses = Vec<(Bypass, Option<usize>)>;
+
+/// The bypass search, once per (file without binds and header, frontend rules) and process.
+fn cached_bypasses(
+    key: (u64, Vec<String>),
+    search: impl FnOnce() -> FoundBypasses,
+) -> FoundBypasses {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(u64, Vec<String>), FoundBypasses>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return found.clone();
+    }
+    let found = search();
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, found.clone());
+    found
+}
+
 /// Searches variants of every route the frontend denies in plain form (encoded letters and
 /// slashes, odd version prefixes) for one that gets through and that the daemon routes to a
 /// route outside the frontend's plain verdicts. One finding per route reached.
 fn bypasses(catalog: &Catalog, model: &Model, entry: &eval::Proxy, m: &Matrix) -> Vec<Bypass> {
     use crate::haproxy::daemon::{self, Daemon};
     let allowed: BTreeSet<RouteId> = m.allowed().map(|r| r.route).collect();
-    let headers = vec![("Host".to_string(), "docker".to_string())];
     let mut found: BTreeMap<RouteId, Bypass> = BTreeMap::new();
     for route in catalog.routes().iter().filter(|r| !allowed.contains(&r.id)) {
+        // The headers the matrix sends for the route: a hijacking route is asked for with its
+        // upgrade, as the docker CLI asks (without it the handler does not hijack).
+        let mut headers = vec![("Host".to_string(), "docker".to_string())];
+        if route.traits.hijack {
+            headers.push(("Connection".into(), "Upgrade".into()));
+            headers.push(("Upgrade".into(), "tcp".into()));
+        }
         for (method, target) in daemon::variants(route) {
             let request = eval::Request {
-                method: &method,
-                target: &target,
+                method,
+                target,
                 headers: &headers,
             };
             let Ok(outcome) = model.evaluate(entry, &request) else {
@@ -465,7 +494,7 @@ fn bypasses(catalog: &Catalog, model: &Model, entry: &eval::Proxy, m: &Matrix) -
             if !outcome.forwarded() {
                 continue;
             }
-            if let Daemon::Handler(reached) = daemon::route(catalog, &method, &target) {
+            if let Daemon::Handler(reached) = daemon::route(catalog, method, target) {
                 if !allowed.contains(&reached.id) && !found.contains_key(&reached.id) {
                     found.insert(
                         reached.id,
@@ -980,8 +1009,26 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
     let mut entries = Vec::new();
     let mut stream_backends: BTreeMap<String, (bool, bool)> = BTreeMap::new();
-    let mut bypass_cache: std::collections::HashMap<Vec<String>, Vec<Bypass>> =
-        std::collections::HashMap::new();
+    // The bypass search is the costliest check of a small file: results are shared by
+    // frontends with the same rules in files that are the same but for their binds and header
+    // (a CI job linting many copies of one rendered config), with the deciding rule kept as
+    // its place among the frontend's rules.
+    let file_key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // The environment and version the file is judged with are part of what it means.
+        env.hash(&mut h);
+        options.version.to_string().hash(&mut h);
+        for line in text.lines() {
+            let t = line.trim_start();
+            if t.starts_with("bind ") || t.starts_with("# sockproxy-gen-inputs:") {
+                "-".hash(&mut h);
+            } else {
+                line.hash(&mut h);
+            }
+        }
+        h.finish()
+    };
     for entry in model.entries() {
         let section = parsed
             .sections
@@ -1040,10 +1087,13 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .collect();
         bypass_prone(path, section, &allowing, &mut findings);
         // Frontends with the same rules have the same bypasses: search each rule set once.
-        let key: Vec<String> = section
+        let rules: Vec<&Directive> = section
             .directives
             .iter()
             .filter(|d| d.keyword() != "bind")
+            .collect();
+        let key: Vec<String> = rules
+            .iter()
             .map(|d| {
                 d.words
                     .iter()
@@ -1052,19 +1102,24 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                     .join(" ")
             })
             .collect();
-        let found = match bypass_cache.get(&key) {
-            Some(found) => found.clone(),
-            None => {
-                let found = bypasses(catalog, &model, entry, &m);
-                bypass_cache.insert(key, found.clone());
-                found
-            }
-        };
-        for b in found {
+        let found = cached_bypasses((file_key, key), || {
+            bypasses(catalog, &model, entry, &m)
+                .into_iter()
+                .map(|b| {
+                    let own = b.line.and_then(|l| rules.iter().position(|d| d.line == l));
+                    (b, own)
+                })
+                .collect()
+        });
+        for (b, own) in found {
+            let line = match own {
+                Some(i) => Some(rules[i].line),
+                None => b.line,
+            };
             findings.push(Finding::new(
                 Code::Bypass,
                 path,
-                b.line.unwrap_or(section.line),
+                line.unwrap_or(section.line),
                 format!(
                     "frontend `{}`: `{} {}` gets through and the daemon runs {}, which the same request in plain form cannot reach",
                     entry.name, b.method, b.target, b.route
