@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -43,7 +44,8 @@ enum Fetch {
     Method,
     /// Header values split at commas (as ACLs see them).
     Hdr(String),
-    Var(String),
+    /// A variable, by its index in [`Model::var_names`].
+    Var(VarId),
     Str(String),
     Env(String),
 }
@@ -54,7 +56,7 @@ enum Conv {
     Lower,
     Upper,
     Regsub {
-        re: Regex,
+        re: Arc<Regex>,
         replacement: String,
         global: bool,
     },
@@ -72,13 +74,25 @@ struct Acl {
     method: MatchMethod,
     icase: bool,
     patterns: Vec<Vec<u8>>,
-    regexes: Vec<Regex>,
+    /// Shared by every ACL with the same pattern: one compiled program and one match cache.
+    regexes: Vec<Arc<Regex>>,
 }
+
+/// A variable's index in [`Model::var_names`]: state is a vector, not a map of names.
+type VarId = usize;
 
 #[derive(Debug, Clone)]
 enum Term {
-    Named { name: String, negated: bool },
-    Anonymous { acl: Box<Acl>, negated: bool },
+    Named {
+        name: String,
+        negated: bool,
+        /// The index of its definitions in [`Proxy::acls`], resolved once the whole section is
+        /// read (an ACL may be defined after the rule that uses it); None: predefined or
+        /// undefined.
+        defined: Option<usize>,
+    },
+    /// Identical anonymous ACLs (every frontend of a generated file repeats them) share one.
+    Anonymous { acl: Arc<Acl>, negated: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -93,8 +107,9 @@ enum Action {
     Allow,
     /// deny, tarpit, return, redirect, auth: answered by HAProxy, never forwarded.
     Answer(u16),
-    SetVar(String, Expr),
-    UnsetVar(String),
+    /// The expression is shared by every `set-var` of the same words.
+    SetVar(VarId, Arc<Expr>),
+    UnsetVar(VarId),
     /// Adds, removes or logs headers only: no effect on where a request goes.
     Neutral,
 }
@@ -102,14 +117,18 @@ enum Action {
 #[derive(Debug, Clone)]
 struct Rule {
     action: Action,
-    cond: Option<Condition>,
+    /// Shared by every condition of the same words without named ACLs.
+    cond: Option<Arc<Condition>>,
     line: usize,
 }
 
 #[derive(Debug, Clone)]
 struct UseBackend {
     backend: String,
-    cond: Option<Condition>,
+    /// The backend's index in [`Model::proxies`], resolved by [`compile`].
+    target: Option<usize>,
+    /// Shared by every condition of the same words without named ACLs.
+    cond: Option<Arc<Condition>>,
 }
 
 /// One frontend, listen or backend section, compiled.
@@ -119,11 +138,20 @@ pub struct Proxy {
     pub kind: SectionKind,
     pub line: usize,
     rules: Vec<Rule>,
-    acls: HashMap<String, Vec<Acl>>,
+    /// The named ACLs' definitions (every line of a name), by [`Term::Named::defined`].
+    acls: Vec<Vec<Arc<Acl>>>,
     use_backends: Vec<UseBackend>,
     default_backend: Option<(String, usize)>,
+    /// The indices in [`Model::proxies`] of the default backend and of this section as a
+    /// backend (a listen with servers), resolved by [`compile`].
+    default_target: Option<usize>,
+    self_target: Option<usize>,
     /// `server` lines: (address, line).
     pub servers: Vec<(String, usize)>,
+    /// Its index in [`Model::proxies`], and its program class: proxies of one class decide
+    /// every request alike (see [`Model::decide_all`]).
+    index: usize,
+    class: usize,
 }
 
 /// A compiled config: its proxies and what could not be compiled.
@@ -133,6 +161,11 @@ pub struct Model {
     pub unevaluable: Vec<Unevaluable>,
     pub env: Env,
     pub dialect: Dialect,
+    /// Every variable name the rules use, once; [`VarId`] indexes it.
+    var_names: Vec<String>,
+    /// How many proxies each program class has.
+    class_sizes: Vec<usize>,
+    memo: Memo,
 }
 
 /// Behaviours that differ between HAProxy lines, each observed by the differential test
@@ -201,6 +234,71 @@ impl Outcome {
 
 struct Compiler {
     unevaluable: Vec<Unevaluable>,
+    /// Variable names to their [`VarId`], and the names by id.
+    var_ids: HashMap<String, VarId>,
+    var_names: Vec<String>,
+    /// What compiled without a note, by its words: a repeated ACL, condition or `set-var`
+    /// expression (every frontend of a generated file repeats them) is compiled once and shared.
+    acls: Shared<Acl>,
+    conditions: Shared<Condition>,
+    exprs: Shared<Expr>,
+}
+
+/// Compiled parts by the words they were compiled from (and a tag: `if` or `unless`), found by
+/// a hash of the texts and checked word by word: a lookup allocates nothing.
+struct Shared<T> {
+    by_hash: HashMap<u64, Vec<SharedEntry<T>>>,
+}
+
+struct SharedEntry<T> {
+    tag: bool,
+    texts: Vec<String>,
+    value: Arc<T>,
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Shared<T> {
+        Shared {
+            by_hash: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    fn hash(tag: bool, words: &[Word]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        tag.hash(&mut h);
+        words.len().hash(&mut h);
+        for w in words {
+            w.text.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    fn get(&self, tag: bool, words: &[Word]) -> Option<Arc<T>> {
+        self.by_hash
+            .get(&Self::hash(tag, words))?
+            .iter()
+            .find(|e| {
+                e.tag == tag
+                    && e.texts.len() == words.len()
+                    && e.texts.iter().zip(words).all(|(a, w)| *a == w.text)
+            })
+            .map(|e| Arc::clone(&e.value))
+    }
+
+    fn insert(&mut self, tag: bool, words: &[Word], value: &Arc<T>) {
+        let texts = words.iter().map(|w| w.text.clone()).collect();
+        self.by_hash
+            .entry(Self::hash(tag, words))
+            .or_default()
+            .push(SharedEntry {
+                tag,
+                texts,
+                value: Arc::clone(value),
+            });
+    }
 }
 
 fn split_args(inner: &str) -> Vec<String> {
@@ -253,11 +351,13 @@ fn split_chain(s: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn build_regex(pattern: &str, icase: bool) -> Result<Regex, String> {
-    // Configs of one run share most patterns (every rendered file has the same route regexes),
-    // and compiling a regex costs far more than matching it: compile each pattern once.
+fn build_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
+    // Configs of one run share most patterns (every rendered file has the same route regexes,
+    // a large file repeats its frontends), and compiling a regex costs far more than matching
+    // it: compile each pattern once per thread. Shared, not cloned: a clone of a `Regex` gets
+    // its own match cache (kilobytes once used), one per ACL of every frontend.
     thread_local! {
-        static CACHE: std::cell::RefCell<HashMap<(String, bool), Regex>> =
+        static CACHE: std::cell::RefCell<HashMap<(String, bool), Arc<Regex>>> =
             std::cell::RefCell::new(HashMap::new());
     }
     let key = (pattern.to_string(), icase);
@@ -271,11 +371,38 @@ fn build_regex(pattern: &str, icase: bool) -> Result<Regex, String> {
         .map_err(|e| {
             format!("regex `{pattern}` uses syntax the evaluator does not support: {e}")
         })?;
-    CACHE.with(|c| c.borrow_mut().insert(key, re.clone()));
+    let re = Arc::new(re);
+    CACHE.with(|c| c.borrow_mut().insert(key, Arc::clone(&re)));
     Ok(re)
 }
 
 impl Compiler {
+    /// The id of the variable `name`.
+    fn var(&mut self, name: &str) -> VarId {
+        if let Some(&id) = self.var_ids.get(name) {
+            return id;
+        }
+        let id = self.var_names.len();
+        self.var_names.push(name.to_string());
+        self.var_ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// [`Compiler::acl`], shared with every earlier ACL of the same words that compiled without
+    /// a note (compiling depends on the words' text only; one that noted something is compiled
+    /// again, so each occurrence is reported at its own line).
+    fn shared_acl(&mut self, words: &[Word]) -> Option<Arc<Acl>> {
+        if let Some(acl) = self.acls.get(false, words) {
+            return Some(acl);
+        }
+        let notes = self.unevaluable.len();
+        let acl = Arc::new(self.acl(words)?);
+        if self.unevaluable.len() == notes {
+            self.acls.insert(false, words, &acl);
+        }
+        Some(acl)
+    }
+
     fn note(&mut self, word: &Word, what: String) {
         self.unevaluable.push(Unevaluable {
             line: word.span.line,
@@ -313,7 +440,7 @@ impl Compiler {
             "hdr" | "req.hdr" if arg.is_some() => {
                 Fetch::Hdr(split_args(&arg_text)[0].to_ascii_lowercase())
             }
-            "var" if arg.is_some() => Fetch::Var(split_args(&arg_text)[0].clone()),
+            "var" if arg.is_some() => Fetch::Var(self.var(&split_args(&arg_text)[0])),
             "str" if arg.is_some() => Fetch::Str(arg_text.clone()),
             "env" if arg.is_some() => Fetch::Env(arg_text.clone()),
             _ => {
@@ -454,20 +581,22 @@ impl Compiler {
             if text == "{" || (text.is_empty() && words.get(i + 1).is_some_and(|n| n.text == "{")) {
                 let open = if text.is_empty() { i + 1 } else { i };
                 let close = words[open..].iter().position(|w| w.text == "}")? + open;
-                let acl = self.acl(&words[open + 1..close])?;
-                groups.last_mut().unwrap().push(Term::Anonymous {
-                    acl: Box::new(acl),
-                    negated,
-                });
+                let acl = self.shared_acl(&words[open + 1..close])?;
+                groups
+                    .last_mut()
+                    .unwrap()
+                    .push(Term::Anonymous { acl, negated });
                 i = close + 1;
                 continue;
             }
             groups.last_mut().unwrap().push(Term::Named {
                 name: text,
                 negated,
+                defined: None,
             });
             i += 1;
         }
+        groups.iter_mut().for_each(Vec::shrink_to_fit);
         Some(Condition { unless, groups })
     }
 
@@ -475,17 +604,47 @@ impl Compiler {
     fn split_condition<'w>(
         &mut self,
         words: &'w [Word],
-    ) -> Option<(&'w [Word], Option<Condition>)> {
+    ) -> Option<(&'w [Word], Option<Arc<Condition>>)> {
         match words
             .iter()
             .position(|w| w.text == "if" || w.text == "unless")
         {
             Some(p) => {
-                let cond = self.condition(&words[p + 1..], words[p].text == "unless")?;
+                let unless = words[p].text == "unless";
+                let cond_words = &words[p + 1..];
+                if let Some(c) = self.conditions.get(unless, cond_words) {
+                    return Some((&words[..p], Some(c)));
+                }
+                let notes = self.unevaluable.len();
+                let cond = Arc::new(self.condition(cond_words, unless)?);
+                // Named ACLs are resolved per section (see `proxy`): not shared.
+                let named = cond
+                    .groups
+                    .iter()
+                    .flatten()
+                    .any(|t| matches!(t, Term::Named { .. }));
+                if self.unevaluable.len() == notes && !named {
+                    self.conditions.insert(unless, cond_words, &cond);
+                }
                 Some((&words[..p], Some(cond)))
             }
             None => Some((words, None)),
         }
+    }
+
+    /// A `set-var` expression, shared like [`Compiler::shared_acl`].
+    fn shared_expr(&mut self, word: &Word) -> Option<Arc<Expr>> {
+        let words = std::slice::from_ref(word);
+        if let Some(e) = self.exprs.get(false, words) {
+            return Some(e);
+        }
+        let notes = self.unevaluable.len();
+        let (expr, _) = self.expr(word)?;
+        let expr = Arc::new(expr);
+        if self.unevaluable.len() == notes {
+            self.exprs.insert(false, words, &expr);
+        }
+        Some(expr)
     }
 
     fn http_request(&mut self, d: &Directive) -> Option<Rule> {
@@ -512,13 +671,13 @@ impl Compiler {
                     self.note(first, "`set-var-fmt`".into());
                     return None;
                 }
-                let name = a["set-var(".len()..].trim_end_matches(')').to_string();
+                let name = a["set-var(".len()..].trim_end_matches(')');
                 let expr_word = before.get(1)?;
-                let (expr, _) = self.expr(expr_word)?;
-                Action::SetVar(name, expr)
+                let expr = self.shared_expr(expr_word)?;
+                Action::SetVar(self.var(name), expr)
             }
             a if a.starts_with("unset-var(") => {
-                Action::UnsetVar(a["unset-var(".len()..].trim_end_matches(')').to_string())
+                Action::UnsetVar(self.var(a["unset-var(".len()..].trim_end_matches(')')))
             }
             "add-header" | "set-header" | "del-header" | "capture" | "set-log-level"
             | "set-nice" | "set-mark" | "set-tos" | "silent-drop" => {
@@ -558,19 +717,29 @@ impl Compiler {
             kind: section.kind,
             line: section.line,
             rules: Vec::new(),
-            acls: HashMap::new(),
+            acls: Vec::new(),
             use_backends: Vec::new(),
             default_backend: None,
+            default_target: None,
+            self_target: None,
             servers: Vec::new(),
+            index: 0,
+            class: 0,
         };
+        let mut acl_names: HashMap<&str, usize> = HashMap::new();
         for d in &section.directives {
             match d.keyword() {
                 "acl" => {
                     let Some(name) = d.args().first() else {
                         continue;
                     };
-                    if let Some(acl) = self.acl(&d.args()[1..]) {
-                        proxy.acls.entry(name.text.clone()).or_default().push(acl);
+                    if let Some(acl) = self.shared_acl(&d.args()[1..]) {
+                        let next = proxy.acls.len();
+                        let i = *acl_names.entry(name.text.as_str()).or_insert(next);
+                        if i == next {
+                            proxy.acls.push(Vec::new());
+                        }
+                        proxy.acls[i].push(acl);
                     }
                 }
                 "http-request" => {
@@ -591,6 +760,7 @@ impl Compiler {
                         } else {
                             proxy.use_backends.push(UseBackend {
                                 backend: b.text.clone(),
+                                target: None,
                                 cond,
                             });
                         }
@@ -613,6 +783,34 @@ impl Compiler {
                 _ => {}
             }
         }
+        // Named ACLs are looked up in the whole section, as they were when a request came.
+        // Conditions with named ACLs are never shared, so make_mut does not copy.
+        let resolve = |cond: &mut Option<Arc<Condition>>| {
+            let Some(cond) = cond else { return };
+            if !cond
+                .groups
+                .iter()
+                .flatten()
+                .any(|t| matches!(t, Term::Named { .. }))
+            {
+                return;
+            }
+            for term in Arc::make_mut(cond).groups.iter_mut().flatten() {
+                if let Term::Named { name, defined, .. } = term {
+                    *defined = acl_names.get(name.as_str()).copied();
+                }
+            }
+        };
+        proxy.rules.iter_mut().for_each(|r| resolve(&mut r.cond));
+        proxy
+            .use_backends
+            .iter_mut()
+            .for_each(|u| resolve(&mut u.cond));
+        proxy.rules.shrink_to_fit();
+        proxy.acls.iter_mut().for_each(Vec::shrink_to_fit);
+        proxy.acls.shrink_to_fit();
+        proxy.use_backends.shrink_to_fit();
+        proxy.servers.shrink_to_fit();
         proxy
     }
 }
@@ -622,13 +820,49 @@ impl Compiler {
 pub fn compile(config: &Config, dialect: Dialect) -> Model {
     let mut compiler = Compiler {
         unevaluable: Vec::new(),
+        var_ids: HashMap::new(),
+        var_names: Vec::new(),
+        acls: Shared::default(),
+        conditions: Shared::default(),
+        exprs: Shared::default(),
     };
-    let proxies = config
+    let mut proxies: Vec<Proxy> = config
         .sections
         .iter()
         .filter(|s| s.kind.is_proxy())
         .map(|s| compiler.proxy(s))
         .collect();
+    // Backends by name, the first of a name as a request finds it: resolved once, not by a scan
+    // of every proxy per request (quadratic in a file of many frontends and backends).
+    let mut backends: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in proxies.iter().enumerate() {
+        if matches!(p.kind, SectionKind::Backend | SectionKind::Listen) {
+            backends.entry(p.name.as_str()).or_insert(i);
+        }
+    }
+    let targets: Vec<_> = proxies
+        .iter()
+        .map(|p| {
+            (
+                p.use_backends
+                    .iter()
+                    .map(|u| backends.get(u.backend.as_str()).copied())
+                    .collect::<Vec<_>>(),
+                p.default_backend
+                    .as_ref()
+                    .and_then(|(b, _)| backends.get(b.as_str()).copied()),
+                backends.get(p.name.as_str()).copied(),
+            )
+        })
+        .collect();
+    for (p, (uses, default, own)) in proxies.iter_mut().zip(targets) {
+        for (u, t) in p.use_backends.iter_mut().zip(uses) {
+            u.target = t;
+        }
+        p.default_target = default;
+        p.self_target = own;
+    }
+    let class_sizes = classify(&mut proxies);
     for s in config.sections_of(SectionKind::Defaults) {
         for d in &s.directives {
             if matches!(d.keyword(), "http-request" | "tcp-request" | "use_backend") {
@@ -644,18 +878,169 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         unevaluable: compiler.unevaluable,
         env: config.env.clone(),
         dialect,
+        var_names: compiler.var_names,
+        class_sizes,
+        memo: Memo::default(),
     }
+}
+
+/// What decides a request on a proxy, its shared parts by address: proxies with equal
+/// signatures decide every request alike but for the lines of their own rules, which
+/// [`Model::decide_all`] keeps as rule indices.
+#[derive(PartialEq, Eq, Hash)]
+struct Signature {
+    rules: Vec<(ActionSig, CondSig)>,
+    /// A listen with servers is its own backend: its name and index.
+    own: Option<(String, Option<usize>)>,
+    /// `use_backend` and `default_backend`: the name (an error names it), the index, whether
+    /// it has the proxy's own name (its rules are then not run again) and the condition.
+    uses: Vec<(String, Option<usize>, bool, CondSig)>,
+    default: Option<(String, Option<usize>, bool)>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum ActionSig {
+    Allow,
+    Answer(u16),
+    SetVar(VarId, usize),
+    UnsetVar(VarId),
+    Neutral,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum CondSig {
+    Always,
+    /// Without named ACLs: shared conditions are equal by address.
+    Shared(usize),
+    /// With named ACLs, resolved per proxy: the terms, named ones with their definitions.
+    Named {
+        unless: bool,
+        groups: Vec<Vec<TermSig>>,
+    },
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum TermSig {
+    Anonymous(usize, bool),
+    Named(String, bool, Option<Vec<usize>>),
+}
+
+fn address<T>(a: &Arc<T>) -> usize {
+    Arc::as_ptr(a) as *const () as usize
+}
+
+fn signature(p: &Proxy, proxies: &[Proxy]) -> Signature {
+    let cond = |c: &Option<Arc<Condition>>| match c {
+        None => CondSig::Always,
+        Some(c)
+            if !c
+                .groups
+                .iter()
+                .flatten()
+                .any(|t| matches!(t, Term::Named { .. })) =>
+        {
+            CondSig::Shared(address(c))
+        }
+        Some(c) => CondSig::Named {
+            unless: c.unless,
+            groups: c
+                .groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|t| match t {
+                            Term::Anonymous { acl, negated } => {
+                                TermSig::Anonymous(address(acl), *negated)
+                            }
+                            Term::Named {
+                                name,
+                                negated,
+                                defined,
+                            } => TermSig::Named(
+                                name.clone(),
+                                *negated,
+                                defined.map(|i| p.acls[i].iter().map(address).collect()),
+                            ),
+                        })
+                        .collect()
+                })
+                .collect(),
+        },
+    };
+    let own_name = |t: Option<usize>| t.is_some_and(|t| proxies[t].name == p.name);
+    Signature {
+        rules: p
+            .rules
+            .iter()
+            .map(|r| {
+                let action = match &r.action {
+                    Action::Allow => ActionSig::Allow,
+                    Action::Answer(s) => ActionSig::Answer(*s),
+                    Action::SetVar(id, e) => ActionSig::SetVar(*id, address(e)),
+                    Action::UnsetVar(id) => ActionSig::UnsetVar(*id),
+                    Action::Neutral => ActionSig::Neutral,
+                };
+                (action, cond(&r.cond))
+            })
+            .collect(),
+        own: (p.kind == SectionKind::Listen && !p.servers.is_empty())
+            .then(|| (p.name.clone(), p.self_target)),
+        uses: p
+            .use_backends
+            .iter()
+            .map(|u| {
+                (
+                    u.backend.clone(),
+                    u.target,
+                    own_name(u.target),
+                    cond(&u.cond),
+                )
+            })
+            .collect(),
+        default: p
+            .default_backend
+            .as_ref()
+            .map(|(b, _)| (b.clone(), p.default_target, own_name(p.default_target))),
+    }
+}
+
+/// Numbers the proxies and puts each in its program class; the size of each class.
+fn classify(proxies: &mut [Proxy]) -> Vec<usize> {
+    let mut classes: HashMap<Signature, usize> = HashMap::new();
+    let mut sizes = Vec::new();
+    let assigned: Vec<usize> = proxies
+        .iter()
+        .map(|p| {
+            let next = classes.len();
+            let class = *classes.entry(signature(p, proxies)).or_insert(next);
+            if class == next {
+                sizes.push(0);
+            }
+            // Only entries are asked: a class's memo is dropped when all of them have been.
+            if p.is_entry() {
+                sizes[class] += 1;
+            }
+            class
+        })
+        .collect();
+    for (i, (p, class)) in proxies.iter_mut().zip(assigned).enumerate() {
+        p.index = i;
+        p.class = class;
+    }
+    sizes
 }
 
 /// Per-request state: variables set by rules.
 struct State<'r> {
     request: &'r Request<'r>,
-    /// The headers as rules see them (after the dialect's normalisation).
-    headers: Vec<(String, String)>,
+    /// The headers as rules see them (after the dialect's normalisation; borrowed when it
+    /// changes nothing, as for every request of the permission matrix).
+    headers: Cow<'r, [(String, String)]>,
     dialect: Dialect,
-    vars: HashMap<String, Vec<u8>>,
+    /// By [`VarId`]. Constants and fetched values are borrowed; only converters allocate.
+    vars: Vec<Option<Cow<'r, [u8]>>>,
     /// The line of the `allow` rule that ended a rule set, if one did.
-    allowed_by: Option<usize>,
+    allowed_by: Option<LineRef>,
 }
 
 fn path_of(target: &str) -> Option<&str> {
@@ -668,14 +1053,47 @@ fn path_of(target: &str) -> Option<&str> {
     Some(rest.split('?').next().unwrap_or(rest))
 }
 
+/// `regsub`: `replace` (the first match) or `replace_all` of `re` in `s` with `rep` (in the
+/// regex crate's syntax).
+fn regsub(re: &Regex, s: Cow<'_, [u8]>, rep: &[u8], global: bool) -> Vec<u8> {
+    if !global && !rep.contains(&b'$') {
+        // One literal replacement (the version strip of every rendered file): in place, as
+        // `replace` would make it in a new buffer.
+        let found = re.find(&s).map(|m| m.range());
+        let mut v = s.into_owned();
+        if let Some(range) = found {
+            v.splice(range, rep.iter().copied());
+        }
+        return v;
+    }
+    let replaced = if global {
+        re.replace_all(&s, rep)
+    } else {
+        re.replace(&s, rep)
+    };
+    match replaced {
+        Cow::Owned(v) => v,
+        // No match: the sample as it is.
+        Cow::Borrowed(_) => s.into_owned(),
+    }
+}
+
+/// `%XX` as HAProxy's `url_dec` reads it: two hex digits, nothing else (`%+f` fails the
+/// conversion, seen on 2.6.12; `u8::from_str_radix` would take the `+` as a sign).
+fn hex_pair(hex: &[u8]) -> Option<u8> {
+    let digit = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    match hex {
+        [h, l] => Some(digit(*h)? * 16 + digit(*l)?),
+        _ => None,
+    }
+}
+
 fn url_dec(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
         if input[i] == b'%' {
-            let hex = input.get(i + 1..i + 3)?;
-            let s = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(s, 16).ok()?);
+            out.push(hex_pair(input.get(i + 1..i + 3)?)?);
             i += 3;
         } else {
             out.push(input[i]);
@@ -685,69 +1103,89 @@ fn url_dec(input: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-impl State<'_> {
-    /// The samples of an expression: several for multi-valued headers, none when it fails.
-    /// Fetched values are borrowed; only converters allocate (this runs ~500 times per file).
-    fn samples<'a>(&'a self, expr: &'a Expr, env: &'a Env) -> Vec<Cow<'a, [u8]>> {
-        let base: Vec<Cow<'a, [u8]>> = match &expr.fetch {
-            Fetch::Path => path_of(self.request.target)
-                .map(|p| vec![Cow::Borrowed(p.as_bytes())])
-                .unwrap_or_default(),
-            Fetch::Url => vec![Cow::Borrowed(self.request.target.as_bytes())],
-            Fetch::Method => vec![Cow::Borrowed(self.request.method.as_bytes())],
+impl<'r> State<'r> {
+    /// Calls `f` with each sample of `expr` (several for multi-valued headers, none when it
+    /// fails) until it returns true; whether one did. Fetched values are borrowed, converted
+    /// ones owned: nothing is collected (this runs for every rule of every request).
+    fn any_sample(&self, expr: &Expr, env: &Env, mut f: impl FnMut(Cow<'_, [u8]>) -> bool) -> bool {
+        let mut each = |s: &[u8]| {
+            if expr.convs.is_empty() {
+                f(Cow::Borrowed(s))
+            } else {
+                self.convert(s, &expr.convs)
+                    .is_some_and(|c| f(Cow::Owned(c)))
+            }
+        };
+        match &expr.fetch {
+            Fetch::Path => path_of(self.request.target).is_some_and(|p| each(p.as_bytes())),
+            Fetch::Url => each(self.request.target.as_bytes()),
+            Fetch::Method => each(self.request.method.as_bytes()),
             Fetch::Hdr(name) => self
                 .headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
                 .flat_map(|(_, v)| v.split(','))
-                .map(|v| Cow::Borrowed(v.trim().as_bytes()))
-                .collect(),
-            Fetch::Var(name) => self
-                .vars
-                .get(name)
-                .map(|v| Cow::Borrowed(v.as_slice()))
-                .into_iter()
-                .collect(),
-            Fetch::Str(s) => vec![Cow::Borrowed(s.as_bytes())],
-            Fetch::Env(name) => env
-                .get(name)
-                .map(|v| vec![Cow::Borrowed(v.as_bytes())])
-                .unwrap_or_default(),
-        };
-        if expr.convs.is_empty() {
-            return base;
+                .any(|v| each(v.trim().as_bytes())),
+            Fetch::Var(id) => self.vars[*id].as_deref().is_some_and(&mut each),
+            Fetch::Str(s) => each(s.as_bytes()),
+            Fetch::Env(name) => env.get(name).is_some_and(|v| each(v.as_bytes())),
         }
-        base.into_iter()
-            .filter_map(|s| {
-                let mut s: Cow<'a, [u8]> = s;
-                for conv in &expr.convs {
-                    s = Cow::Owned(match conv {
-                        Conv::UrlDec => {
-                            let d = url_dec(&s)?;
-                            if self.dialect.url_dec_rejects_nul && d.contains(&0) {
-                                return None;
-                            }
-                            d
-                        }
-                        Conv::Lower => s.to_ascii_lowercase(),
-                        Conv::Upper => s.to_ascii_uppercase(),
-                        Conv::Regsub {
-                            re,
-                            replacement,
-                            global,
-                        } => {
-                            let rep = replacement.as_bytes();
-                            if *global {
-                                re.replace_all(&s, rep).into_owned()
-                            } else {
-                                re.replace(&s, rep).into_owned()
-                            }
-                        }
-                    });
+    }
+
+    /// A sample through the converters; None when one fails.
+    fn convert(&self, sample: &[u8], convs: &[Conv]) -> Option<Vec<u8>> {
+        let mut s: Cow<'_, [u8]> = Cow::Borrowed(sample);
+        for conv in convs {
+            let converted = match conv {
+                Conv::UrlDec => {
+                    let d = url_dec(&s)?;
+                    if self.dialect.url_dec_rejects_nul && d.contains(&0) {
+                        return None;
+                    }
+                    d
                 }
-                Some(s)
-            })
-            .collect()
+                Conv::Lower => {
+                    let mut v = s.into_owned();
+                    v.make_ascii_lowercase();
+                    v
+                }
+                Conv::Upper => {
+                    let mut v = s.into_owned();
+                    v.make_ascii_uppercase();
+                    v
+                }
+                Conv::Regsub {
+                    re,
+                    replacement,
+                    global,
+                } => regsub(re, s, replacement.as_bytes(), *global),
+            };
+            s = Cow::Owned(converted);
+        }
+        Some(s.into_owned())
+    }
+
+    /// The value `set-var` stores: the last sample of `expr`. Constants and fetched values stay
+    /// borrowed from the model and the request.
+    fn var_value(&self, expr: &'r Expr, env: &'r Env) -> Option<Cow<'r, [u8]>> {
+        if expr.convs.is_empty() {
+            let borrowed = |s: &'r str| Some(Cow::Borrowed(s.as_bytes()));
+            match &expr.fetch {
+                Fetch::Path => return path_of(self.request.target).and_then(borrowed),
+                Fetch::Url => return borrowed(self.request.target),
+                Fetch::Method => return borrowed(self.request.method),
+                Fetch::Str(s) => return borrowed(s),
+                Fetch::Env(name) => return env.get(name).and_then(|v| borrowed(v)),
+                Fetch::Var(id) => return self.vars[*id].clone(),
+                Fetch::Hdr(_) => {}
+            }
+        }
+        let mut last = None;
+        self.any_sample(expr, env, |s| {
+            last = Some(Cow::Owned(s.into_owned()));
+            false
+        });
+        last
     }
 
     fn acl_matches(&self, acl: &Acl, env: &Env) -> bool {
@@ -758,8 +1196,8 @@ impl State<'_> {
                 a == b
             }
         };
-        self.samples(&acl.expr, env).iter().any(|s| {
-            let s: &[u8] = s;
+        self.any_sample(&acl.expr, env, |s| {
+            let s: &[u8] = &s;
             match acl.method {
                 MatchMethod::Found => true,
                 MatchMethod::Bool => as_int(s).is_some_and(|n| n != 0),
@@ -782,9 +1220,13 @@ impl State<'_> {
     fn term(&self, proxy: &Proxy, term: &Term, env: &Env) -> Result<bool, String> {
         match term {
             Term::Anonymous { acl, negated } => Ok(self.acl_matches(acl, env) != *negated),
-            Term::Named { name, negated } => {
-                let value = match proxy.acls.get(name) {
-                    Some(defs) => defs.iter().any(|a| self.acl_matches(a, env)),
+            Term::Named {
+                name,
+                negated,
+                defined,
+            } => {
+                let value = match defined {
+                    Some(i) => proxy.acls[*i].iter().any(|a| self.acl_matches(a, env)),
                     None => predefined(name, self.request)
                         .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?,
                 };
@@ -796,7 +1238,7 @@ impl State<'_> {
     fn condition(
         &self,
         proxy: &Proxy,
-        cond: &Option<Condition>,
+        cond: &Option<Arc<Condition>>,
         env: &Env,
     ) -> Result<bool, String> {
         let Some(cond) = cond else {
@@ -820,11 +1262,58 @@ impl State<'_> {
     }
 }
 
-/// The headers as HAProxy's rules see them.
-fn normalize_headers(headers: &[(String, String)], dialect: Dialect) -> Vec<(String, String)> {
-    if !dialect.strips_h2c_upgrade {
-        return headers.to_vec();
+/// Whether `value` already is its comma-separated tokens without `drop` and empty ones, joined
+/// with `, ` and not empty: what [`normalize_headers`] would write in its place.
+fn normalized_already(value: &str, drop: &str) -> bool {
+    let mut rest = value;
+    let mut kept = 0;
+    for t in value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case(drop))
+    {
+        if kept > 0 {
+            match rest.strip_prefix(", ") {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        match rest.strip_prefix(t) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+        kept += 1;
     }
+    kept > 0 && rest.is_empty()
+}
+
+/// The headers as HAProxy's rules see them; borrowed when that changes nothing.
+fn normalize_headers(
+    headers: &[(String, String)],
+    dialect: Dialect,
+) -> Cow<'_, [(String, String)]> {
+    if !dialect.strips_h2c_upgrade {
+        return Cow::Borrowed(headers);
+    }
+    let named = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    // Nothing to drop from Upgrade, and Connection kept as it is (an Upgrade header remains)
+    // or nothing to drop from it either.
+    if named("upgrade").all(|(_, v)| normalized_already(v, "h2c"))
+        && (named("upgrade").next().is_some()
+            || named("connection").all(|(_, v)| normalized_already(v, "upgrade")))
+    {
+        return Cow::Borrowed(headers);
+    }
+    Cow::Owned(h2c_stripped(headers))
+}
+
+/// What 3.2 leaves of the headers: `h2c` dropped from Upgrade (and the header when nothing is
+/// left), then the `upgrade` token of Connection when no Upgrade header remains.
+fn h2c_stripped(headers: &[(String, String)]) -> Vec<(String, String)> {
     let tokens_without = |value: &str, drop: &str| {
         value
             .split(',')
@@ -890,94 +1379,282 @@ fn predefined(name: &str, request: &Request) -> Option<bool> {
 /// itself is broken, and HAProxy would refuse to start.
 pub type EvalError = String;
 
+/// What happens to a request, as [`Outcome`] with the backend by reference.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Decision<'m> {
+    Forwarded {
+        backend: &'m Proxy,
+        line: Option<usize>,
+    },
+    Answered {
+        status: u16,
+        line: Option<usize>,
+    },
+}
+
+/// The line a decision names: a rule of the entry, by its index (so entries with the same
+/// program share decisions), or any other line.
+#[derive(Debug, Clone, Copy)]
+enum LineRef {
+    Entry(usize),
+    Line(usize),
+}
+
+/// A decision independent of which entry of its program class was asked.
+#[derive(Debug, Clone, Copy)]
+struct Traced {
+    /// The backend's index in [`Model::proxies`] when forwarded.
+    forwarded: Option<usize>,
+    status: u16,
+    line: Option<LineRef>,
+}
+
+impl Traced {
+    fn answered(status: u16, line: Option<LineRef>) -> Traced {
+        Traced {
+            forwarded: None,
+            status,
+            line,
+        }
+    }
+}
+
+/// The decisions of one request list (see [`Model::decide_all`]) for one program class, kept
+/// until every entry of the class has asked.
+#[derive(Default)]
+struct Memo(std::sync::Mutex<HashMap<MemoKey, MemoEntry>>);
+
+/// A program class and a request list.
+type MemoKey = (usize, usize);
+
+struct MemoEntry {
+    /// The entries of the class that have not asked yet.
+    left: usize,
+    traced: Arc<[Traced]>,
+}
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        Memo::default()
+    }
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
 impl Model {
     /// Evaluates `request` arriving on the frontend (or listen) `entry`.
     pub fn evaluate(&self, entry: &Proxy, request: &Request) -> Result<Outcome, EvalError> {
+        Ok(match self.decide(entry, request)? {
+            Decision::Forwarded { backend, line } => Outcome::Forwarded {
+                backend: backend.name.clone(),
+                line,
+            },
+            Decision::Answered { status, line } => Outcome::Answered { status, line },
+        })
+    }
+
+    /// [`Model::evaluate`] without copying the backend's name.
+    pub(crate) fn decide<'m>(
+        &'m self,
+        entry: &Proxy,
+        request: &Request,
+    ) -> Result<Decision<'m>, EvalError> {
+        let traced = self.trace(entry, request, &mut Vec::new())?;
+        Ok(self.resolve(entry, traced))
+    }
+
+    /// [`Model::decide`] for each of `requests`. Entries compiled to the same program (every
+    /// copy of a frontend, whatever its name, bind and lines) get the same decisions but for
+    /// the lines, which name the entry's own rules: with `list` (an id of a request list the
+    /// caller always passes the same, such as the catalog's routes) they are evaluated once
+    /// per program and shared.
+    pub(crate) fn decide_all<'m>(
+        &'m self,
+        entry: &Proxy,
+        requests: &[Request],
+        list: Option<usize>,
+    ) -> Result<Vec<Decision<'m>>, EvalError> {
+        // The class of an entry of this model (not a copy, not another model's).
+        let class = self
+            .proxies
+            .get(entry.index)
+            .filter(|p| std::ptr::eq(*p, entry))
+            .map(|p| p.class)
+            .filter(|c| self.class_sizes[*c] > 1);
+        let key = match (class, list) {
+            (Some(class), Some(list)) => (class, list),
+            _ => {
+                let mut vars = Vec::new();
+                return requests
+                    .iter()
+                    .map(|r| Ok(self.resolve(entry, self.trace(entry, r, &mut vars)?)))
+                    .collect();
+            }
+        };
+        let shared = {
+            let mut memo = self.memo.0.lock().unwrap_or_else(|e| e.into_inner());
+            match memo.get_mut(&key) {
+                Some(e) if e.traced.len() == requests.len() => {
+                    let traced = Arc::clone(&e.traced);
+                    e.left -= 1;
+                    if e.left == 0 {
+                        memo.remove(&key);
+                    }
+                    Some(traced)
+                }
+                _ => None,
+            }
+        };
+        let traced = match shared {
+            Some(t) => t,
+            None => {
+                let mut vars = Vec::new();
+                let traced: Arc<[Traced]> = requests
+                    .iter()
+                    .map(|r| self.trace(entry, r, &mut vars))
+                    .collect::<Result<_, _>>()?;
+                let mut memo = self.memo.0.lock().unwrap_or_else(|e| e.into_inner());
+                memo.insert(
+                    key,
+                    MemoEntry {
+                        left: self.class_sizes[key.0] - 1,
+                        traced: Arc::clone(&traced),
+                    },
+                );
+                traced
+            }
+        };
+        Ok(traced.iter().map(|t| self.resolve(entry, *t)).collect())
+    }
+
+    /// A traced decision with the entry's lines and the backend.
+    fn resolve<'m>(&'m self, entry: &Proxy, t: Traced) -> Decision<'m> {
+        let line = t.line.map(|l| match l {
+            LineRef::Entry(i) => entry.rules[i].line,
+            LineRef::Line(line) => line,
+        });
+        match t.forwarded {
+            Some(b) => Decision::Forwarded {
+                backend: &self.proxies[b],
+                line,
+            },
+            None => Decision::Answered {
+                status: t.status,
+                line,
+            },
+        }
+    }
+
+    /// Decides `request`; `vars` is scratch space for the variables, kept between requests.
+    fn trace<'r>(
+        &'r self,
+        entry: &'r Proxy,
+        request: &'r Request<'r>,
+        vars: &mut Vec<Option<Cow<'r, [u8]>>>,
+    ) -> Result<Traced, EvalError> {
         // HAProxy's own parser answers 400 before any rule: CONNECT needs an authority target.
         if request.method == "CONNECT" && request.target.starts_with('/') {
-            return Ok(Outcome::Answered {
-                status: 400,
-                line: None,
-            });
+            return Ok(Traced::answered(400, None));
         }
+        vars.clear();
+        vars.resize(self.var_names.len(), None);
         let mut state = State {
             request,
             headers: normalize_headers(request.headers, self.dialect),
             dialect: self.dialect,
-            vars: HashMap::new(),
+            vars: std::mem::take(vars),
             allowed_by: None,
         };
-        if let Some(o) = self.run_rules(entry, &mut state)? {
+        let traced = self.run(entry, &mut state);
+        *vars = state.vars;
+        traced
+    }
+
+    /// The rules of `entry`, then of the backend it picks.
+    fn run<'r>(&'r self, entry: &'r Proxy, state: &mut State<'r>) -> Result<Traced, EvalError> {
+        if let Some(o) = self.run_rules(entry, state, true)? {
             return Ok(o);
         }
-        let backend_name = if entry.kind == SectionKind::Listen && !entry.servers.is_empty() {
-            Some(entry.name.clone())
+        let chosen = if entry.kind == SectionKind::Listen && !entry.servers.is_empty() {
+            Some((entry.name.as_str(), entry.self_target))
         } else {
             let mut chosen = None;
             for ub in &entry.use_backends {
                 if state.condition(entry, &ub.cond, &self.env)? {
-                    chosen = Some(ub.backend.clone());
+                    chosen = Some((ub.backend.as_str(), ub.target));
                     break;
                 }
             }
-            chosen.or_else(|| entry.default_backend.as_ref().map(|(b, _)| b.clone()))
-        };
-        let Some(backend_name) = backend_name else {
-            return Ok(Outcome::Answered {
-                status: 503,
-                line: None,
-            });
-        };
-        let backend = self
-            .proxies
-            .iter()
-            .find(|p| {
-                p.name == backend_name
-                    && matches!(p.kind, SectionKind::Backend | SectionKind::Listen)
+            chosen.or_else(|| {
+                entry
+                    .default_backend
+                    .as_ref()
+                    .map(|(b, _)| (b.as_str(), entry.default_target))
             })
+        };
+        let Some((backend_name, target)) = chosen else {
+            return Ok(Traced::answered(503, None));
+        };
+        let is_backend = |p: &(usize, &Proxy)| {
+            p.1.name == backend_name
+                && matches!(p.1.kind, SectionKind::Backend | SectionKind::Listen)
+        };
+        // The index resolved at compile time; a search only for an entry of another model.
+        let (index, backend) = target
+            .and_then(|i| Some((i, self.proxies.get(i)?)))
+            .filter(is_backend)
+            .or_else(|| self.proxies.iter().enumerate().find(is_backend))
             .ok_or_else(|| format!("the backend `{backend_name}` does not exist"))?;
         if backend.name != entry.name {
-            if let Some(o) = self.run_rules(backend, &mut state)? {
+            if let Some(o) = self.run_rules(backend, state, false)? {
                 return Ok(o);
             }
         }
         if backend.servers.is_empty() {
-            return Ok(Outcome::Answered {
-                status: 503,
-                line: None,
-            });
+            return Ok(Traced::answered(503, None));
         }
-        Ok(Outcome::Forwarded {
-            backend: backend.name.clone(),
+        Ok(Traced {
+            forwarded: Some(index),
+            status: 0,
             line: state.allowed_by,
         })
     }
 
-    /// Runs a proxy's http-request rules; Some when a rule answered the request.
-    fn run_rules(&self, proxy: &Proxy, state: &mut State) -> Result<Option<Outcome>, EvalError> {
-        for rule in &proxy.rules {
+    /// Runs a proxy's http-request rules; Some when a rule answered the request. Lines of the
+    /// entry's rules (`entry`) are kept as the rule's index.
+    fn run_rules<'r>(
+        &'r self,
+        proxy: &'r Proxy,
+        state: &mut State<'r>,
+        entry: bool,
+    ) -> Result<Option<Traced>, EvalError> {
+        for (i, rule) in proxy.rules.iter().enumerate() {
             if !state.condition(proxy, &rule.cond, &self.env)? {
                 continue;
             }
+            let line = if entry {
+                LineRef::Entry(i)
+            } else {
+                LineRef::Line(rule.line)
+            };
             match &rule.action {
                 Action::Allow => {
-                    state.allowed_by = Some(rule.line);
+                    state.allowed_by = Some(line);
                     return Ok(None);
                 }
-                Action::Answer(status) => {
-                    return Ok(Some(Outcome::Answered {
-                        status: *status,
-                        line: Some(rule.line),
-                    }))
-                }
-                Action::SetVar(name, expr) => {
+                Action::Answer(status) => return Ok(Some(Traced::answered(*status, Some(line)))),
+                Action::SetVar(id, expr) => {
                     // A failed expression leaves the variable as it was.
-                    if let Some(v) = state.samples(expr, &self.env).pop().map(Cow::into_owned) {
-                        state.vars.insert(name.clone(), v);
+                    if let Some(v) = state.var_value(expr, &self.env) {
+                        state.vars[*id] = Some(v);
                     }
                 }
-                Action::UnsetVar(name) => {
-                    state.vars.remove(name);
+                Action::UnsetVar(id) => {
+                    state.vars[*id] = None;
                 }
                 Action::Neutral => {}
             }
@@ -987,11 +1664,118 @@ impl Model {
 
     /// The frontends and listens that can forward to a server.
     pub fn entries(&self) -> impl Iterator<Item = &Proxy> {
-        self.proxies.iter().filter(|p| {
-            matches!(p.kind, SectionKind::Frontend | SectionKind::Listen)
-                && (!p.servers.is_empty()
-                    || p.default_backend.is_some()
-                    || !p.use_backends.is_empty())
-        })
+        self.proxies.iter().filter(|p| p.is_entry())
+    }
+}
+
+#[cfg(test)]
+impl Model {
+    /// Whether `a` and `b` share a program class, so their decisions are shared.
+    pub(crate) fn same_program(&self, a: &Proxy, b: &Proxy) -> bool {
+        a.class == b.class
+    }
+}
+
+impl Proxy {
+    /// A frontend or listen that can forward to a server.
+    fn is_entry(&self) -> bool {
+        matches!(self.kind, SectionKind::Frontend | SectionKind::Listen)
+            && (!self.servers.is_empty()
+                || self.default_backend.is_some()
+                || !self.use_backends.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regsub_replaces_as_the_regex_crate_does() {
+        let patterns = ["^/v[0-9.]+/", "[0-9]", "x*", "$", "^", "(a)(b)?"];
+        let samples = [
+            "",
+            "/v1.41/containers/json",
+            "/containers/json",
+            "ab1a2",
+            "xx/xx",
+            "/v/",
+        ];
+        let replacements = ["/", "", "-", "[$1]", "$$", "${1}z"];
+        for p in patterns {
+            let re = Regex::new(p).unwrap();
+            for s in samples {
+                for r in replacements {
+                    let (s, r) = (s.as_bytes(), r.as_bytes());
+                    let expected = re.replace(s, r).into_owned();
+                    assert_eq!(regsub(&re, Cow::Borrowed(s), r, false), expected);
+                    assert_eq!(regsub(&re, Cow::Owned(s.to_vec()), r, false), expected);
+                    let all = re.replace_all(s, r).into_owned();
+                    assert_eq!(regsub(&re, Cow::Borrowed(s), r, true), all);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hex_pairs_are_two_hex_digits() {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let pair = [a, b];
+                let expected = (a.is_ascii_hexdigit() && b.is_ascii_hexdigit())
+                    .then(|| u8::from_str_radix(std::str::from_utf8(&pair).unwrap(), 16).unwrap());
+                assert_eq!(hex_pair(&pair), expected, "{pair:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn headers_are_borrowed_only_when_stripping_changes_nothing() {
+        let values = [
+            "",
+            " ",
+            ",",
+            "tcp",
+            "h2c",
+            "H2C",
+            "tcp, h2c",
+            "h2c,tcp",
+            "tcp,websocket",
+            "tcp, websocket",
+            "tcp,  websocket",
+            " tcp",
+            "tcp ",
+            "tcp,",
+            "upgrade",
+            "Upgrade",
+            "keep-alive, Upgrade",
+            "keep-alive,upgrade",
+            "close",
+        ];
+        let names = ["Upgrade", "Connection", "Host"];
+        let mut cases: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        for n1 in names {
+            for v1 in values {
+                cases.push(vec![(n1.into(), v1.into())]);
+                for n2 in names {
+                    for v2 in values {
+                        cases.push(vec![(n1.into(), v1.into()), (n2.into(), v2.into())]);
+                    }
+                }
+            }
+        }
+        for headers in &cases {
+            let got = normalize_headers(headers, Dialect::HAPROXY_3_2);
+            assert_eq!(*got, h2c_stripped(headers), "{headers:?}");
+            assert!(matches!(
+                normalize_headers(headers, Dialect::HAPROXY_2_6),
+                Cow::Borrowed(_)
+            ));
+        }
+        let plain = vec![("Host".to_string(), "docker".to_string())];
+        assert!(matches!(
+            normalize_headers(&plain, Dialect::HAPROXY_3_2),
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -482,7 +482,9 @@ fn tokenize(
                         }
                         Some('x') => {
                             let hex: String = chars.iter().skip(i + 2).take(2).collect();
-                            let byte = u8::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 2);
+                            let byte = u8::from_str_radix(&hex, 16).ok().filter(|_| {
+                                hex.len() == 2 && hex.chars().all(|c| c.is_ascii_hexdigit())
+                            });
                             match byte {
                                 Some(b) => {
                                     text.push(b as char);

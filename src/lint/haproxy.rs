@@ -1029,12 +1029,13 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         }
         h.finish()
     };
+    // Sections by their line, once: a scan per frontend is quadratic in a file of thousands.
+    let by_line: std::collections::HashMap<usize, &Section> =
+        parsed.sections.iter().map(|s| (s.line, s)).collect();
     for entry in model.entries() {
-        let section = parsed
-            .sections
-            .iter()
-            .find(|s| s.line == entry.line)
-            .expect("every compiled proxy has its section");
+        let Some(section) = by_line.get(&entry.line).copied() else {
+            continue;
+        };
         let m = match matrix::compute(catalog, &model, entry) {
             Ok(m) => m,
             // A rule that uses an ACL the evaluator could not read (an `-f` file, an unknown

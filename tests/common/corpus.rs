@@ -158,6 +158,9 @@ pub fn attacks(catalog: &Catalog) -> Vec<Probe> {
             false,
             vec![],
         );
+        // A sign where a hex digit belongs (`%+f`): not an escape for HAProxy's url_dec or Go.
+        push(m, format!("{p}%+f"), "bad-escape", false, vec![]);
+        push(m, p.replacen('/', "/%+6", 1), "bad-escape", false, vec![]);
         for i in inner_slashes(&p) {
             // %2F: decoded to `/` by the daemon.
             push(
