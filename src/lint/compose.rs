@@ -1242,6 +1242,12 @@ impl<'a> Compose<'a> {
         outline::locate(&self.outline, path)
     }
 
+    /// The line of `services.<s>.<below...>`, or the service's own line.
+    fn service_line(&self, s: &Service, below: &[Step]) -> usize {
+        let path = [&[key("services"), key(&s.name)][..], below].concat();
+        self.line(&path).unwrap_or(s.line)
+    }
+
     /// Every string value of the document that Compose cannot interpolate.
     fn interpolation_problems(&self, v: &Value, at: &mut Vec<Step>, out: &mut Vec<Finding>) {
         match v {
@@ -1298,9 +1304,8 @@ impl<'a> Compose<'a> {
                 variables: Vec::new(),
             }
         };
-        let mut steps = vec![key("services"), key(&service.name)];
-        steps.extend(path.iter().map(|k| key(k)));
-        let line = self.line(&steps).unwrap_or(service.line);
+        let steps: Vec<Step> = path.iter().map(|k| key(k)).collect();
+        let line = self.service_line(service, &steps);
         Some((interp, line))
     }
 
@@ -1398,14 +1403,7 @@ impl<'a> Compose<'a> {
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let line = self
-                .line(&[
-                    key("services"),
-                    key(&s.name),
-                    key("volumes"),
-                    Step::Index(i),
-                ])
-                .unwrap_or(s.line);
+            let line = self.service_line(s, &[key("volumes"), Step::Index(i)]);
             match item {
                 Value::String(raw) => {
                     let v = self.vars.lenient(raw);
@@ -1458,9 +1456,7 @@ impl<'a> Compose<'a> {
         };
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
-            let line = self
-                .line(&[key("services"), key(&s.name), key("ports"), Step::Index(i)])
-                .unwrap_or(s.line);
+            let line = self.service_line(s, &[key("ports"), Step::Index(i)]);
             let port = match item {
                 Value::Mapping(m) => {
                     let get = |k: &str| m.get(k).and_then(scalar).map(|v| self.vars.lenient(&v));
