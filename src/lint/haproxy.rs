@@ -736,11 +736,13 @@ fn allowed_with(
 
 /// Flag-driven configs judged with the image's defaults: for every flag the rules read, alone
 /// and in the combinations people use, what setting it would open, dangerous routes first.
+#[allow(clippy::too_many_arguments)]
 fn flag_sensitivity(
     catalog: &Catalog,
     path: &Path,
     text: &str,
     env: &config::Env,
+    base: &Allowed,
     flags: &[String],
     options: &LintOptions,
     findings: &mut Vec<Finding>,
@@ -748,7 +750,6 @@ fn flag_sensitivity(
     let assume = config::Assume {
         unknown_conditions: false,
     };
-    let base = allowed_with(catalog, text, env, options, assume)?;
     let mut scenarios: Vec<Vec<&str>> = flags
         .iter()
         .filter(|f| env.get(*f).is_none_or(|v| v == "0"))
@@ -838,12 +839,14 @@ fn flag_sensitivity(
 }
 
 /// Conditions the file cannot decide: the routes whose verdict depends on them.
+#[allow(clippy::too_many_arguments)]
 fn uncertain_conditions(
     catalog: &Catalog,
     path: &Path,
     text: &str,
     parsed: &Config,
     env: &config::Env,
+    as_false: &Allowed,
     options: &LintOptions,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
@@ -855,15 +858,6 @@ fn uncertain_conditions(
     if unknown.is_empty() {
         return Ok(());
     }
-    let as_false = allowed_with(
-        catalog,
-        text,
-        env,
-        options,
-        config::Assume {
-            unknown_conditions: false,
-        },
-    )?;
     let as_true = allowed_with(
         catalog,
         text,
@@ -1032,6 +1026,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     // Sections by their line, once: a scan per frontend is quadratic in a file of thousands.
     let by_line: std::collections::HashMap<usize, &Section> =
         parsed.sections.iter().map(|s| (s.line, s)).collect();
+    let mut main_allowed = Allowed::new();
     for entry in model.entries() {
         let Some(section) = by_line.get(&entry.line).copied() else {
             continue;
@@ -1073,6 +1068,12 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                 }
             }
         }
+        // What this environment lets through, for the flag and condition passes below (the
+        // same as `allowed_with` computes for them, without parsing the file again).
+        main_allowed.insert(
+            entry.name.clone(),
+            m.allowed().map(|r| (r.route, r.deciding_line())).collect(),
+        );
         let expected = base.as_ref().and_then(|b| b.for_frontend(&entry.name));
         if base.is_some() && expected.is_none() {
             continue;
@@ -1130,7 +1131,17 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         entries.push((section, m));
     }
     hardening(path, &parsed, &entries, &stream_backends, &mut findings);
-    uncertain_conditions(catalog, path, text, &parsed, &env, options, &mut findings)?;
+    // The main pass is the parse with undecided conditions taken as false.
+    uncertain_conditions(
+        catalog,
+        path,
+        text,
+        &parsed,
+        &env,
+        &main_allowed,
+        options,
+        &mut findings,
+    )?;
     let flags_line = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or(""))
@@ -1188,6 +1199,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             path,
             text,
             &env,
+            &main_allowed,
             &permission_flags,
             options,
             &mut findings,
