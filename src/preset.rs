@@ -73,6 +73,14 @@ pub struct ComposeHint {
     /// Where else the client must be told about the proxy (its own config file or UI).
     #[serde(default)]
     pub note: Option<String>,
+    /// The same, when the client is on its own socket (isolation); without it, `note` with
+    /// `tcp://{proxy}` read as the socket.
+    #[serde(default)]
+    pub socket_note: Option<String>,
+    /// Where the client looks for the Docker socket [default: /var/run/docker.sock]: with
+    /// isolation its own socket appears there.
+    #[serde(default)]
+    pub socket: Option<String>,
 }
 
 fn yes() -> bool {

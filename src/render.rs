@@ -17,6 +17,22 @@ const TEMPLATE: &str = include_str!("../templates/haproxy.cfg.j2");
 pub const DEFAULT_PORT: u16 = 2375;
 pub const DEFAULT_SOCKET: &str = "/var/run/docker.sock";
 pub const DEFAULT_HEALTH: &str = "127.0.0.1:8404";
+/// Inside the proxy's container, each isolated client's socket is in its own directory here
+/// (a volume that only the proxy and that client mount).
+pub const ISOLATION_DIR: &str = "/run/sockproxy";
+/// Connections one client frontend accepts at once (`bind ... maxconn`): a client holding that
+/// many streams (`/events`, `logs -f`) waits for its own connections only.
+pub const DEFAULT_CLIENT_MAXCONN: u32 = 256;
+/// Connections the global limit keeps beyond every client's limit: the health frontend's.
+pub const HEALTH_ROOM: u32 = 16;
+
+fn default_client_maxconn() -> u32 {
+    DEFAULT_CLIENT_MAXCONN
+}
+
+fn is_default_client_maxconn(n: &u32) -> bool {
+    *n == DEFAULT_CLIENT_MAXCONN
+}
 
 /// Where each client frontend listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +66,17 @@ pub struct RenderOptions {
     pub log_format: LogFormat,
     /// `ADDR:PORT` of the health frontend.
     pub health: String,
+    /// Clients that each get their own unix socket, in [`ISOLATION_DIR`]`/NAME/` (isolation);
+    /// the others listen as `listen` says. Recorded only when not empty, so a file rendered
+    /// before isolation existed re-renders to itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub isolated: Vec<String>,
+    /// Connections each client frontend accepts at once.
+    #[serde(
+        default = "default_client_maxconn",
+        skip_serializing_if = "is_default_client_maxconn"
+    )]
+    pub client_maxconn: u32,
 }
 
 impl Default for RenderOptions {
@@ -60,8 +87,81 @@ impl Default for RenderOptions {
             socket: PathBuf::from(DEFAULT_SOCKET),
             log_format: LogFormat::Text,
             health: DEFAULT_HEALTH.to_string(),
+            isolated: Vec::new(),
+            client_maxconn: DEFAULT_CLIENT_MAXCONN,
         }
     }
+}
+
+/// How the command line separates clients; [`isolated_clients`] resolves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Isolation {
+    /// `--isolate`: sockets even for one client.
+    pub isolate: bool,
+    /// `--tcp`: every client on a TCP listener (the shared-network layout).
+    pub tcp: bool,
+    /// `--tcp-client NAME`: these clients on TCP listeners, the others on sockets.
+    pub tcp_clients: Vec<String>,
+    /// `--unix PATH` or `--listen`/`--ipv4-only` was given.
+    pub unix_listener: bool,
+    pub tcp_listener: bool,
+}
+
+/// The clients that get their own socket: with several clients every one (isolation is the
+/// default), with one only on `--isolate`; never those named by `--tcp-client`, none with
+/// `--tcp` or `--unix`. Render and compose call this with the same arguments, so they agree.
+pub fn isolated_clients(clients: &[&str], choice: &Isolation) -> Result<Vec<String>> {
+    for name in &choice.tcp_clients {
+        if !clients.contains(&name.as_str()) {
+            let hint = crate::suggest::closest(name, clients.iter().copied())
+                .map_or_else(String::new, |s| format!(" (did you mean `{s}`?)"));
+            return Err(Error::Invalid(format!(
+                "--tcp-client {name}: no client has that name{hint}; the clients are {}",
+                clients.join(", ")
+            )));
+        }
+    }
+    if choice.tcp && choice.isolate {
+        return Err(Error::Invalid(
+            "--tcp and --isolate contradict each other: --tcp puts every client on a TCP listener; to keep only some there, use --tcp-client NAME".into(),
+        ));
+    }
+    if choice.unix_listener && (choice.isolate || !choice.tcp_clients.is_empty()) {
+        return Err(Error::Invalid(
+            "--unix puts every client on a socket at the path you give; --isolate and --tcp-client choose the layout themselves: use one or the other".into(),
+        ));
+    }
+    if choice.tcp || choice.unix_listener || !(choice.isolate || clients.len() > 1) {
+        return Ok(Vec::new());
+    }
+    let isolated: Vec<String> = clients
+        .iter()
+        .filter(|c| !choice.tcp_clients.iter().any(|t| t == *c))
+        .map(|c| c.to_string())
+        .collect();
+    if choice.tcp_listener && isolated.len() == clients.len() {
+        return Err(Error::Invalid(
+            "--listen and --ipv4-only set the address of TCP listeners, but every client is on its own socket (isolation, the default with several clients): add --tcp for TCP listeners, or --tcp-client NAME for some".into(),
+        ));
+    }
+    Ok(isolated)
+}
+
+/// The path a client expects the Docker socket at (`socket:` in its preset's compose part).
+pub fn client_socket_path(client: &ClientPolicy) -> String {
+    client
+        .compose
+        .as_ref()
+        .and_then(|h| h.socket.clone())
+        .unwrap_or_else(|| DEFAULT_SOCKET.to_string())
+}
+
+/// The isolated client's socket inside the proxy's container: its own directory (the volume
+/// the client mounts where it expects the socket's directory), with the file name it expects.
+pub fn isolated_socket(client: &ClientPolicy) -> String {
+    let expected = client_socket_path(client);
+    let file = expected.rsplit('/').next().unwrap_or("docker.sock");
+    format!("{ISOLATION_DIR}/{}/{file}", client.name)
 }
 
 /// Everything a rendered file depends on; written into its header so it can be re-rendered.
@@ -109,6 +209,8 @@ struct ConfigView<'a> {
     log_format: LogFormat,
     health: &'a str,
     socket: String,
+    /// Every client's limit, and room for the health frontend.
+    global_maxconn: u32,
 }
 
 fn allow_token(route: &Route) -> String {
@@ -303,6 +405,10 @@ pub fn check_listeners(options: &RenderOptions, clients: &[&str]) -> Result<()> 
         place: Place::Tcp(health, health_port),
     }];
     for (index, client) in clients.iter().enumerate() {
+        if options.isolated.iter().any(|c| c == client) {
+            // A directory of its own: no other listener can share it.
+            continue;
+        }
         let port = client_port(options.port, index, client)?;
         let place = match &options.listen {
             Listen::All => Place::Tcp(BindAddress::Any, port),
@@ -357,18 +463,28 @@ pub fn client_port(base: u16, index: usize, client: &str) -> Result<u16> {
 
 fn bind_lines(
     options: &RenderOptions,
-    client: &str,
+    client: &ClientPolicy,
     index: usize,
     clients: usize,
 ) -> Result<(Vec<String>, String)> {
-    let port = client_port(options.port, index, client)?;
-    Ok(match &options.listen {
+    let limit = options.client_maxconn;
+    if options.isolated.contains(&client.name) {
+        let path = isolated_socket(client);
+        check_path_word("the socket path of the preset", &path)?;
+        // 666: the directory is a volume only this client mounts, whatever user it runs as.
+        return Ok((
+            vec![format!("bind unix@{path} mode 666 maxconn {limit}")],
+            format!("its own socket {path} (a volume only it mounts; at most {limit} connections)"),
+        ));
+    }
+    let port = client_port(options.port, index, &client.name)?;
+    let (bind, listen) = match &options.listen {
         Listen::All => (
-            vec![format!("bind :::{port} v4v6")],
+            format!("bind :::{port} v4v6"),
             format!("port {port} (IPv4 and IPv6)"),
         ),
         Listen::Ipv4 => (
-            vec![format!("bind 0.0.0.0:{port}")],
+            format!("bind 0.0.0.0:{port}"),
             format!("port {port} (IPv4)"),
         ),
         Listen::Address { address } => {
@@ -378,7 +494,7 @@ fn bind_lines(
             } else {
                 format!("bind {address}:{port}")
             };
-            (vec![bind], format!("{address} port {port}"))
+            (bind, format!("{address} port {port}"))
         }
         Listen::Unix { path } => {
             let path = path.to_string_lossy();
@@ -387,14 +503,39 @@ fn bind_lines(
                     "--unix {path}: several clients need one socket each; put {{client}} in the path (e.g. /run/sockproxy/{{client}}.sock) or use --merge"
                 )));
             }
-            let path = path.replace("{client}", client);
+            let path = path.replace("{client}", &client.name);
             check_path_word("--unix", &path)?;
             (
-                vec![format!("bind unix@{path} mode 660")],
+                format!("bind unix@{path} mode 660"),
                 format!("unix socket {path}"),
             )
         }
-    })
+    };
+    Ok((
+        vec![format!("{bind} maxconn {limit}")],
+        format!("{listen}, at most {limit} connections"),
+    ))
+}
+
+/// The global connection limit: every client frontend's own limit, plus [`HEALTH_ROOM`] that
+/// no client can take, so `/healthz` answers while every client holds its limit.
+pub fn global_maxconn(options: &RenderOptions, clients: usize) -> Result<u32> {
+    if options.client_maxconn == 0 {
+        return Err(Error::Invalid(
+            "--client-maxconn 0 would let a client open no connection; give 1 or more".into(),
+        ));
+    }
+    u32::try_from(clients)
+        .ok()
+        .and_then(|n| n.checked_mul(options.client_maxconn))
+        .and_then(|n| n.checked_add(HEALTH_ROOM))
+        .filter(|n| *n <= 1_000_000)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "--client-maxconn {} for {clients} clients is more than HAProxy can hold (1,000,000 in all); give a smaller limit",
+                options.client_maxconn
+            ))
+        })
 }
 
 /// Renders haproxy.cfg text for `policy`.
@@ -405,7 +546,7 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     check_path_word("--health", &options.health)?;
     let mut clients = Vec::with_capacity(policy.clients.len());
     for (index, client) in policy.clients.iter().enumerate() {
-        let (binds, listen) = bind_lines(options, &client.name, index, policy.clients.len())?;
+        let (binds, listen) = bind_lines(options, client, index, policy.clients.len())?;
         let granted = || client.grants.iter().map(|g| catalog.get(g.route));
         clients.push(ClientView {
             name: client.name.clone(),
@@ -443,6 +584,7 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
         log_format: options.log_format,
         health: &options.health,
         socket,
+        global_maxconn: global_maxconn(options, policy.clients.len())?,
     };
     let text = crate::template::render("haproxy.cfg", TEMPLATE, &view);
     Ok(text)

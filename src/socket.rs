@@ -5,6 +5,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The .env variable with the socket's group id (the proxy's `user:` reads it).
+pub const GID_KEY: &str = "PGID_DOCKER_SOCKET";
+/// The .env variable with the socket's path on the host (the proxy's socket mount reads it).
+pub const SOCKET_PATH_KEY: &str = "DOCKER_SOCKET_PATH";
+
 /// A place the socket may be, and why we looked there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {

@@ -19,9 +19,14 @@ fn merge_changes_only_that_line() {
             .and(predicate::str::contains("was PGID_DOCKER_SOCKET=998")),
     );
     let after = std::fs::read_to_string(&env).unwrap();
+    // The socket's path is appended (compose mounts it), with the file's line ending.
     assert_eq!(
         after,
-        before.replace("PGID_DOCKER_SOCKET=998", "PGID_DOCKER_SOCKET=4242")
+        format!(
+            "{}DOCKER_SOCKET_PATH={}\r\n",
+            before.replace("PGID_DOCKER_SOCKET=998", "PGID_DOCKER_SOCKET=4242"),
+            sock.display()
+        )
     );
     assert_eq!(
         std::fs::metadata(&env).unwrap().permissions().mode() & 0o777,
@@ -46,14 +51,20 @@ fn creates_or_appends() {
     env_command(&sock, &env).assert().success();
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
-        "PGID_DOCKER_SOCKET=4243\n"
+        format!(
+            "PGID_DOCKER_SOCKET=4243\nDOCKER_SOCKET_PATH={}\n",
+            sock.display()
+        )
     );
     let other = dir.path().join("other.env");
     std::fs::write(&other, "A=1\r\nB=2").unwrap();
     env_command(&sock, &other).assert().success();
     assert_eq!(
         std::fs::read_to_string(&other).unwrap(),
-        "A=1\r\nB=2\r\nPGID_DOCKER_SOCKET=4243\r\n"
+        format!(
+            "A=1\r\nB=2\r\nPGID_DOCKER_SOCKET=4243\r\nDOCKER_SOCKET_PATH={}\r\n",
+            sock.display()
+        )
     );
 }
 
@@ -67,7 +78,9 @@ fn check_and_print() {
         .arg("--check")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("is stale: PGID_DOCKER_SOCKET=1"));
+        .stderr(predicate::str::contains(
+            "is stale: PGID_DOCKER_SOCKET=1, DOCKER_SOCKET_PATH not set",
+        ));
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
         "PGID_DOCKER_SOCKET=1\n",
@@ -95,7 +108,21 @@ fn check_and_print() {
         .args(["env", "--print", "--socket", path_arg(&sock)])
         .assert()
         .success()
-        .stdout("PGID_DOCKER_SOCKET=4244\n");
+        .stdout(format!(
+            "PGID_DOCKER_SOCKET=4244\nDOCKER_SOCKET_PATH={}\n",
+            sock.display()
+        ));
+    // A socket that moved: the path alone is stale.
+    std::fs::create_dir(dir.path().join("moved")).unwrap();
+    let (_l2, moved) = docker_socket(&dir.path().join("moved"), 4244);
+    env_command(&moved, &env)
+        .arg("--check")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "is stale: DOCKER_SOCKET_PATH={}",
+            sock.display()
+        )));
 }
 
 #[test]
@@ -107,14 +134,20 @@ fn discovery_through_docker_host_and_xdg_runtime_dir() {
         .args(["env", "--print"])
         .assert()
         .success()
-        .stdout("PGID_DOCKER_SOCKET=4245\n")
+        .stdout(format!(
+            "PGID_DOCKER_SOCKET=4245\nDOCKER_SOCKET_PATH={}\n",
+            sock.display()
+        ))
         .stderr(predicate::str::contains("(DOCKER_HOST)"));
     cli()
         .env("XDG_RUNTIME_DIR", dir.path())
         .args(["env", "--print"])
         .assert()
         .success()
-        .stdout("PGID_DOCKER_SOCKET=4245\n")
+        .stdout(format!(
+            "PGID_DOCKER_SOCKET=4245\nDOCKER_SOCKET_PATH={}\n",
+            sock.display()
+        ))
         .stderr(predicate::str::contains("rootless Docker"));
 }
 
@@ -220,9 +253,11 @@ fn check_reads_the_value_as_compose_does() {
     let (_l, sock) = docker_socket(dir.path(), 4248);
     let env = dir.path().join(".env");
     // Quoted, with an inline comment, after a multi-line value that mentions the key.
-    let before =
-        "NOTE='\nPGID_DOCKER_SOCKET=1\n'\nexport PGID_DOCKER_SOCKET=\"4248\" # socket group\n";
-    std::fs::write(&env, before).unwrap();
+    let before = format!(
+        "NOTE='\nPGID_DOCKER_SOCKET=1\n'\nexport PGID_DOCKER_SOCKET=\"4248\" # socket group\nDOCKER_SOCKET_PATH='{}'\n",
+        sock.display()
+    );
+    std::fs::write(&env, &before).unwrap();
     env_command(&sock, &env)
         .arg("--check")
         .assert()
@@ -268,7 +303,11 @@ fn a_bom_file_gets_no_duplicate_and_render_reads_what_env_wrote() {
     let after = std::fs::read_to_string(&env).unwrap();
     assert_eq!(
         after,
-        before.replace("PGID_DOCKER_SOCKET=998", "PGID_DOCKER_SOCKET=4249"),
+        format!(
+            "{}DOCKER_SOCKET_PATH={}\r\n",
+            before.replace("PGID_DOCKER_SOCKET=998", "PGID_DOCKER_SOCKET=4249"),
+            sock.display()
+        ),
         "the BOM's first line is updated in place, not appended again"
     );
     let out = cli()

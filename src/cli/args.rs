@@ -69,6 +69,28 @@ pub struct PolicyArgs {
     pub env_files: Vec<PathBuf>,
 }
 
+/// How clients are kept apart: render and compose take the same options and must be given the
+/// same ones.
+#[derive(Debug, Args)]
+pub struct IsolationArgs {
+    /// Give even a single client its own unix socket on its own volume (the default with
+    /// several clients: no client can reach another's policy).
+    #[arg(long, conflicts_with = "tcp")]
+    pub isolate: bool,
+    /// Every client on a TCP listener on one shared network, the layout before isolation:
+    /// anyone on that network reaches every client's policy.
+    #[arg(long)]
+    pub tcp: bool,
+    /// This client on a TCP listener (repeatable), for a client that cannot share a volume
+    /// with the proxy (another host); the others keep their own sockets.
+    #[arg(long = "tcp-client", value_name = "NAME", conflicts_with = "tcp")]
+    pub tcp_clients: Vec<String>,
+    /// Connections each client may hold at once (streams such as /events count); HAProxy's
+    /// global limit is the sum plus room for /healthz.
+    #[arg(long, value_name = "N", default_value_t = sockproxy_gen::render::DEFAULT_CLIENT_MAXCONN)]
+    pub client_maxconn: u32,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormatArg {
     Text,
@@ -79,6 +101,8 @@ pub enum LogFormatArg {
 pub struct RenderArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub isolation: IsolationArgs,
     /// Serve all clients from one frontend with the union of their grants (one trust level).
     #[arg(long)]
     pub merge: bool,
@@ -154,6 +178,8 @@ pub struct EnvArgs {
 pub struct ComposeArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub isolation: IsolationArgs,
     /// Serve all clients from one frontend with the union of their grants (one trust level).
     #[arg(long)]
     pub merge: bool,
@@ -161,10 +187,12 @@ pub struct ComposeArgs {
     /// mode; a symlink is written through; a device or FIFO is written directly).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// A Swarm stack: `deploy:` (managers only where the Swarm API is needed), overlay network.
+    /// A Swarm stack: `deploy:` (the proxy on every node, or on managers where the Swarm API is
+    /// needed), node-local socket volumes, overlay network for TCP clients.
     #[arg(long)]
     pub swarm: bool,
-    /// Publish the client ports on the host's loopback (127.0.0.1) for clients outside compose.
+    /// Publish the TCP clients' ports on the host's loopback (127.0.0.1) for clients outside
+    /// compose.
     #[arg(long)]
     pub publish: bool,
     /// Port of the first client, as given to `render --port`.
@@ -176,12 +204,14 @@ pub struct ComposeArgs {
     /// The HAProxy image.
     #[arg(long, default_value = sockproxy_gen::compose::DEFAULT_IMAGE)]
     pub image: String,
-    /// The rendered haproxy.cfg on the host.
-    #[arg(long, value_name = "FILE", default_value = "./haproxy.cfg")]
+    /// The rendered haproxy.cfg on the host, in a directory of its own: the proxy mounts the
+    /// directory, so a reload reads a re-rendered file.
+    #[arg(long, value_name = "FILE", default_value = sockproxy_gen::compose::DEFAULT_CONFIG)]
     pub config: PathBuf,
-    /// The Docker socket on the host.
-    #[arg(long, value_name = "PATH", default_value = sockproxy_gen::render::DEFAULT_SOCKET)]
-    pub socket: PathBuf,
+    /// The Docker socket on the host [default: DOCKER_SOCKET_PATH from .env, which `env`
+    /// writes, else /var/run/docker.sock].
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
     /// The internal network the proxy shares with its clients.
     #[arg(long, default_value = "sockproxy")]
     pub network: String,

@@ -5,7 +5,7 @@ use sockproxy_gen::compose::{self, ComposeOptions};
 use sockproxy_gen::policy::Policy;
 use sockproxy_gen::{output, Result};
 
-use super::render::{input_files, policy_inputs};
+use super::render::{input_files, isolation, policy_inputs};
 use crate::cli::args::ComposeArgs;
 use crate::cli::printing;
 
@@ -25,6 +25,8 @@ pub fn run(args: ComposeArgs) -> Result<()> {
         publish: args.publish,
         swarm: args.swarm,
         network: args.network,
+        isolation: isolation(&args.isolation, false, false),
+        client_maxconn: args.isolation.client_maxconn,
     };
     let text = compose::compose(catalog, &policy, &inputs, &options)?;
     match &args.output {

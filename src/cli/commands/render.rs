@@ -2,10 +2,10 @@
 
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::policy::{Policy, PolicyInputs};
-use sockproxy_gen::render::{self, Listen, LogFormat, RenderInputs, RenderOptions};
+use sockproxy_gen::render::{self, Isolation, Listen, LogFormat, RenderInputs, RenderOptions};
 use sockproxy_gen::{output, Result};
 
-use crate::cli::args::{LogFormatArg, PolicyArgs, RenderArgs};
+use crate::cli::args::{IsolationArgs, LogFormatArg, PolicyArgs, RenderArgs};
 use crate::cli::printing;
 
 /// The policy inputs of the command line (render, compose and verify take the same ones).
@@ -16,6 +16,17 @@ pub fn policy_inputs(args: &PolicyArgs, merge: bool) -> PolicyInputs {
         env_files: args.env_files.clone(),
         flags: args.flags.iter().map(ToString::to_string).collect(),
         merge,
+    }
+}
+
+/// The isolation options of the command line (render and compose take the same ones).
+pub fn isolation(args: &IsolationArgs, unix_listener: bool, tcp_listener: bool) -> Isolation {
+    Isolation {
+        isolate: args.isolate,
+        tcp: args.tcp,
+        tcp_clients: args.tcp_clients.clone(),
+        unix_listener,
+        tcp_listener,
     }
 }
 
@@ -58,6 +69,19 @@ pub fn run(args: RenderArgs) -> Result<()> {
             LogFormatArg::Json => LogFormat::Json,
         },
         health: args.health.clone(),
+        isolated: render::isolated_clients(
+            &policy
+                .clients
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            &isolation(
+                &args.isolation,
+                args.unix.is_some(),
+                args.listen.is_some() || args.ipv4_only,
+            ),
+        )?,
+        client_maxconn: args.isolation.client_maxconn,
     };
     let inputs = RenderInputs {
         policy: policy_inputs,
