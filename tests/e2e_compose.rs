@@ -30,8 +30,13 @@ fn text(o: &std::process::Output) -> String {
     )
 }
 
-/// The generated files in the project's directory, by the README's commands.
+/// The generated files in the project's directory, by the README's commands: `env` records the
+/// engine's socket in .env, and `compose` mounts it without being told (`--socket` unset).
 fn generate(project: &Project, case: &Case) {
+    generate_with(project, case.policy, &["--image", case.image]);
+}
+
+fn generate_with(project: &Project, policy: &[&str], compose_args: &[&str]) {
     let sock = engine::socket();
     let dir = project.dir.path();
     cli()
@@ -39,18 +44,19 @@ fn generate(project: &Project, case: &Case) {
         .args(["env", "--socket", path_arg(&sock)])
         .assert()
         .success();
+    std::fs::create_dir_all(dir.join("sockproxy")).unwrap();
     let mut render = cli();
     render
         .current_dir(dir)
-        .args(["render", "-o", "haproxy.cfg"])
-        .args(case.policy);
+        .args(["render", "-o", "sockproxy/haproxy.cfg"])
+        .args(policy);
     render.assert().success();
     let mut compose = cli();
     compose
         .current_dir(dir)
-        .args(["compose", "-o", "compose.yaml", "--image", case.image])
-        .args(["--socket", path_arg(&sock)])
-        .args(case.policy);
+        .args(["compose", "-o", "compose.yaml"])
+        .args(compose_args)
+        .args(policy);
     compose.assert().success();
 }
 
@@ -262,10 +268,441 @@ fn flag_set_stack_on_compose_1_29_with_haproxy_2_6() {
 fn multi_client_stack_on_compose_v2() {
     run_case(&Case {
         compose: Compose::V2,
-        policy: &["--preset", "homepage", "--preset", "watchtower"],
+        // The shared-network layout, still there for clients that cannot share a volume.
+        policy: &["--preset", "homepage", "--preset", "watchtower", "--tcp"],
         image: engine::HAPROXY_3_2,
         allowed: &["ps"],
         denied: &["volume ls"],
         own_client: false,
     });
+}
+
+/// `docker exec` in a client, which must succeed; its stdout and stderr.
+fn exec_ok(container: &str, what: &str, args: &[&str]) -> String {
+    let out = engine::exec(container, args);
+    assert!(
+        out.status.success(),
+        "{what}: {}: {}",
+        args.join(" "),
+        text(&out)
+    );
+    text(&out)
+}
+
+/// Copies this build's sockproxy-gen into a client container (its glibc is newer than the host's).
+fn copy_binary(container: &str) {
+    let bin = crate::common::bin();
+    engine::docker_ok(&[
+        "cp",
+        path_arg(&bin),
+        &format!("{container}:/tmp/sockproxy-gen"),
+    ]);
+}
+
+/// From inside a client container, on its /var/run/docker.sock: `verify` finds exactly its
+/// preset (every catalog route probed), the docker CLI and docker-py list containers, curl gets
+/// our 403 for a route outside the preset; no other client's socket and no proxy address exist
+/// there; the client mounts its own volume and nothing else of the proxy's.
+fn check_isolated_client(container: &str, preset: &str, others: &[&str], what: &str) {
+    let what = format!("{what}: {preset}");
+    copy_binary(container);
+    let verify = exec_ok(
+        container,
+        &what,
+        &[
+            "/tmp/sockproxy-gen",
+            "verify",
+            "unix:///var/run/docker.sock",
+            "--preset",
+            preset,
+            "--api-version",
+            "1.41",
+        ],
+    );
+    assert!(verify.contains("\n0 mismatch(es)"), "{what}: {verify}");
+    // Every preset here may list containers; each through its own client library.
+    exec_ok(
+        container,
+        &what,
+        &[
+            "env",
+            "DOCKER_API_VERSION=1.41",
+            "docker",
+            "ps",
+            "--format",
+            "{{.Names}}",
+        ],
+    );
+    exec_ok(
+        container,
+        &what,
+        &[
+            "python3",
+            "-c",
+            "import docker; docker.DockerClient(base_url='unix:///var/run/docker.sock', version='1.41').containers.list()",
+        ],
+    );
+    let denied = exec_ok(
+        container,
+        &what,
+        &[
+            "curl",
+            "-sS",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://docker/v1.41/secrets",
+        ],
+    );
+    assert!(
+        denied.contains(&format!("is not allowed for client {preset}")),
+        "{what}: {denied}"
+    );
+    // The only socket the client can find is its own (in every mount; as root, which in
+    // homepage's container has no capabilities, so unreadable directories are skipped).
+    let found = exec_ok(
+        container,
+        &what,
+        &[
+            "sh",
+            "-c",
+            "find / \\( -path /proc -o -path /sys \\) -prune -o -type s -print 2>/dev/null; true",
+        ],
+    );
+    let found: Vec<&str> = found.lines().collect();
+    assert_eq!(
+        found,
+        ["/run/docker.sock"],
+        "{what}: the sockets in the container"
+    );
+    let listing = exec_ok(container, &what, &["ls", "-la", "/var/run/"]);
+    assert!(
+        listing.lines().filter(|l| l.starts_with('s')).count() == 1,
+        "{what}: {listing}"
+    );
+    for other in others {
+        let out = engine::exec(container, &["ls", &format!("/run/sockproxy/{other}")]);
+        assert!(!out.status.success(), "{what}: sees {other}'s directory");
+    }
+    let mounts = engine::docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.RW}};{{end}}",
+        container,
+    ]);
+    let mounts: Vec<&str> = mounts.split(';').filter(|m| !m.is_empty()).collect();
+    assert_eq!(mounts.len(), 1, "{what}: {mounts:?}");
+    assert!(
+        mounts[0].starts_with("volume ")
+            && mounts[0].ends_with(&format!("_sockproxy-{preset} /var/run false")),
+        "{what}: its own volume, read-only, where /var/run points: {mounts:?}"
+    );
+    // No TCP port of the proxy: no name to resolve, and the proxy has no address (below).
+    let tcp = engine::exec(
+        container,
+        &["curl", "-sS", "-m", "3", "http://sockproxy:2375/_ping"],
+    );
+    assert!(
+        !tcp.status.success(),
+        "{what}: reached sockproxy:2375: {}",
+        text(&tcp)
+    );
+}
+
+/// The proxy of an isolated stack: non-root with the socket's group, and no network at all.
+fn check_isolated_proxy(proxy: &str, what: &str) {
+    let id = text(&engine::exec(proxy, &["id"]));
+    let gid = engine::socket_gid();
+    assert_eq!(
+        id.trim(),
+        format!("uid=99(haproxy) gid={gid} groups={gid}"),
+        "{what}"
+    );
+    let net = engine::docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.HostConfig.NetworkMode}} {{range .NetworkSettings.Networks}}[{{.IPAddress}}]{{end}}",
+        proxy,
+    ]);
+    assert_eq!(net, "none []", "{what}: the proxy has a network");
+    let addresses = text(&engine::exec(
+        proxy,
+        &["cat", "/proc/net/if_inet6", "/proc/net/dev"],
+    ));
+    assert!(
+        addresses
+            .lines()
+            .filter(|l| l.contains(':') && !l.contains("lo"))
+            .count()
+            <= 1,
+        "{what}: interfaces besides lo: {addresses}"
+    );
+}
+
+/// An override that runs each client service as the client image, idle; `homepage` as an
+/// unprivileged user without capabilities, to show a socket needs no privilege to connect.
+fn isolated_override(clients: &[&str]) -> String {
+    let mut s = String::from("services:\n");
+    for c in clients {
+        s.push_str(&format!(
+            "  {c}:\n    image: {}\n    entrypoint: [\"sleep\"]\n    command: [\"900\"]\n",
+            engine::CLIENT
+        ));
+        if *c == "homepage" {
+            s.push_str("    user: \"1000:1000\"\n    cap_drop: [ALL]\n");
+        }
+    }
+    s
+}
+
+const ISOLATED: [&str; 3] = ["homepage", "traefik", "watchtower"];
+
+fn isolated_stack(compose: Compose, image: &str) {
+    let project = Project::new(compose);
+    let policy = [
+        "--preset",
+        "homepage",
+        "--preset",
+        "traefik",
+        "--preset",
+        "watchtower",
+    ];
+    generate_with(&project, &policy, &["--image", image]);
+    let yaml = std::fs::read_to_string(project.path("compose.yaml")).unwrap();
+    assert!(yaml.contains("network_mode: none"), "{yaml}");
+    project.write("override.yaml", &isolated_override(&ISOLATED));
+    project.run_ok(&["-f", "compose.yaml", "-f", "override.yaml", "up", "-d"]);
+    project.wait_healthy("sockproxy", Duration::from_secs(90));
+    let what = format!("{compose:?} {image}");
+    check_isolated_proxy(&project.container("sockproxy"), &what);
+    for client in ISOLATED {
+        let others: Vec<&str> = ISOLATED.iter().copied().filter(|c| *c != client).collect();
+        check_isolated_client(&project.container(client), client, &others, &what);
+    }
+    println!("{what}: three clients, each on its own socket with exactly its preset; the proxy has no network");
+}
+
+#[test]
+fn isolated_clients_on_compose_v2() {
+    isolated_stack(Compose::V2, engine::HAPROXY_3_2);
+}
+
+#[test]
+fn isolated_clients_on_compose_1_29_with_haproxy_2_6() {
+    isolated_stack(Compose::V1, engine::HAPROXY_2_6);
+}
+
+/// Milliseconds a command in a container takes, which must succeed.
+fn timed(container: &str, what: &str, args: &[&str]) -> (u128, String) {
+    let start = std::time::Instant::now();
+    let out = exec_ok(container, what, args);
+    (start.elapsed().as_millis(), out)
+}
+
+/// A client holding its connection limit of idle streams (`/events`) waits for its own
+/// connections only: another client's request and `/healthz` answer at once.
+#[test]
+fn a_client_at_its_connection_limit_blocks_no_one_else() {
+    let project = Project::new(Compose::V2);
+    let policy = [
+        "--preset",
+        "traefik",
+        "--preset",
+        "homepage",
+        "--client-maxconn",
+        "4",
+    ];
+    generate_with(&project, &policy, &[]);
+    let cfg = std::fs::read_to_string(project.path("sockproxy/haproxy.cfg")).unwrap();
+    assert!(
+        cfg.contains("    maxconn 24\n") && cfg.contains("mode 666 maxconn 4\n"),
+        "{cfg}"
+    );
+    project.write(
+        "override.yaml",
+        &isolated_override(&["traefik", "homepage"]),
+    );
+    project.run_ok(&["-f", "compose.yaml", "-f", "override.yaml", "up", "-d"]);
+    project.wait_healthy("sockproxy", Duration::from_secs(90));
+    let traefik = project.container("traefik");
+    let homepage = project.container("homepage");
+    let proxy = project.container("sockproxy");
+    // Traefik opens its limit of event streams, and one more, and leaves them open.
+    let hold = "for i in 1 2 3 4 5; do curl -sS -N --unix-socket /var/run/docker.sock \
+        http://docker/v1.41/events > /tmp/events.$i 2>&1 & done; sleep 2; echo held";
+    exec_ok(&traefik, "streams", &["sh", "-c", hold]);
+    let established = |what: &str| {
+        let out = exec_ok(
+            &traefik,
+            what,
+            &["sh", "-c", "ps -o args | grep -c '[c]url -sS -N'"],
+        );
+        out.trim().parse::<u32>().unwrap()
+    };
+    assert_eq!(
+        established("streams"),
+        5,
+        "five streams run in traefik's container"
+    );
+    // Traefik's next request waits behind its own limit...
+    let own = engine::exec(
+        &traefik,
+        &[
+            "curl",
+            "-sS",
+            "-m",
+            "3",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://docker/v1.41/version",
+        ],
+    );
+    assert!(
+        !own.status.success(),
+        "traefik's own limit did not apply: {}",
+        text(&own)
+    );
+    // ... while Homepage and the health check answer at once.
+    for round in 0..3 {
+        let (ms, body) = timed(
+            &homepage,
+            "homepage",
+            &[
+                "curl",
+                "-sS",
+                "-m",
+                "5",
+                "--unix-socket",
+                "/var/run/docker.sock",
+                "http://docker/v1.41/containers/json",
+            ],
+        );
+        assert!(body.starts_with('['), "homepage: {body}");
+        assert!(ms < 2000, "round {round}: homepage waited {ms} ms");
+        let (ms, _) = timed(
+            &proxy,
+            "healthz",
+            &["wget", "-q", "-O", "-", "http://127.0.0.1:8404/healthz"],
+        );
+        assert!(ms < 2000, "round {round}: /healthz took {ms} ms");
+    }
+    assert_eq!(
+        engine::docker_ok(&["inspect", "-f", "{{.State.Health.Status}}", &proxy]),
+        "healthy"
+    );
+    println!("traefik holds 4 of 4 streams (a 5th and a request wait); homepage and /healthz answer in under 2 s");
+}
+
+/// README's policy change: re-render, then `docker compose kill -s USR2 sockproxy`. The proxy
+/// mounts the config's directory, so the reload reads the new file: a route the old policy
+/// allowed is denied, in the same container.
+#[test]
+fn a_tightened_policy_denies_after_the_documented_reload() {
+    let project = Project::new(Compose::V2);
+    let wide = ["--flag", "CONTAINERS=1", "--flag", "IMAGES=1"];
+    generate_with(&project, &wide, &[]);
+    project.write(
+        "override.yaml",
+        &format!(
+            "services:\n  client:\n    image: {}\n    entrypoint: [\"sleep\"]\n    command: [\"900\"]\n    networks: [sockproxy]\n",
+            engine::CLIENT
+        ),
+    );
+    project.run_ok(&["-f", "compose.yaml", "-f", "override.yaml", "up", "-d"]);
+    project.wait_healthy("sockproxy", Duration::from_secs(90));
+    let proxy = project.container("sockproxy");
+    let client = project.container("client");
+    let images = |what: &str| {
+        let out = engine::exec(&client, &cli_args("tcp://sockproxy:2375", "images"));
+        (out.status.success(), format!("{what}: {}", text(&out)))
+    };
+    let (ok, why) = images("before");
+    assert!(ok, "{why}");
+    // The documented step: render again over the same file, then reload.
+    cli()
+        .current_dir(project.dir.path())
+        .args([
+            "render",
+            "-o",
+            "sockproxy/haproxy.cfg",
+            "--flag",
+            "CONTAINERS=1",
+        ])
+        .assert()
+        .success();
+    project.run_ok(&["kill", "-s", "USR2", "sockproxy"]);
+    let start = std::time::Instant::now();
+    loop {
+        let (ok, why) = images("after the reload");
+        if !ok {
+            assert!(why.contains("is not allowed for client env-flags"), "{why}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "still allowed: {why}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let ps = engine::exec(&client, &cli_args("tcp://sockproxy:2375", "ps"));
+    assert!(ps.status.success(), "{}", text(&ps));
+    assert_eq!(
+        project.container("sockproxy"),
+        proxy,
+        "the same container, reloaded"
+    );
+    let logs = text(&engine::docker(&["logs", &proxy]));
+    assert!(
+        logs.contains("Loading success") || logs.contains("reexec"),
+        "{logs}"
+    );
+    println!("IMAGES=1 dropped: `docker images` denied after render -o and kill -s USR2; ps still allowed");
+}
+
+/// `--publish`: the TCP listener on the host's loopback, and nowhere else.
+#[test]
+fn publish_reaches_the_proxy_from_the_host_loopback_only() {
+    let project = Project::new(Compose::V2);
+    let port = crate::common::free_port();
+    let port_arg = port.to_string();
+    let policy = ["--preset", "traefik", "--port", &port_arg];
+    generate_with(&project, &policy, &["--publish"]);
+    project.run_ok(&["up", "-d", "sockproxy"]);
+    project.wait_healthy("sockproxy", Duration::from_secs(90));
+    let proxy = project.container("sockproxy");
+    let published = engine::docker_ok(&["port", &proxy]);
+    assert_eq!(published, format!("{port}/tcp -> 127.0.0.1:{port}"));
+    let get = |host: &str| {
+        std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "-m",
+                "5",
+                &format!("http://{host}:{port}/v1.41/_ping"),
+            ])
+            .output()
+            .unwrap()
+    };
+    let local = get("127.0.0.1");
+    assert!(
+        local.status.success() && text(&local) == "OK",
+        "from the host's loopback: {}",
+        text(&local)
+    );
+    // Every other address of the host refuses the connection.
+    let addresses = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .unwrap();
+    let addresses = String::from_utf8_lossy(&addresses.stdout).to_string();
+    let mut others = 0;
+    for address in addresses.split_whitespace().filter(|a| !a.contains(':')) {
+        let out = get(address);
+        assert!(
+            !out.status.success(),
+            "reached from {address}: {}",
+            text(&out)
+        );
+        others += 1;
+    }
+    println!("--publish: 127.0.0.1:{port} answers _ping; {others} other host addresses refuse");
 }
