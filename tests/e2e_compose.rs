@@ -534,7 +534,7 @@ fn a_client_at_its_connection_limit_blocks_no_one_else() {
         let out = exec_ok(
             &traefik,
             what,
-            &["sh", "-c", "ps -o args | grep -c '[c]url -sS -N'"],
+            &["sh", "-c", "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep -c '^curl -sS -N'"],
         );
         out.trim().parse::<u32>().unwrap()
     };
