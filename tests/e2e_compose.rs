@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::common::engine::{self, Compose, Project};
+use crate::common::engine::{self, wait_healthy, Compose, Project};
 use crate::common::{cli, path_arg};
 
 /// One stack to bring up.
@@ -705,4 +705,120 @@ fn publish_reaches_the_proxy_from_the_host_loopback_only() {
         others += 1;
     }
     println!("--publish: 127.0.0.1:{port} answers _ping; {others} other host addresses refuse");
+}
+
+/// `docker stack deploy` of `compose --swarm`, as README says (the environment from .env): the
+/// PGID message no longer breaks the stack's interpolation, the proxy runs as uid 99 with the
+/// socket's group; traefik and watchtower each get exactly their preset on their own node-local
+/// socket volume (the one the proxy task on the same node mounts); homepage, kept on TCP with
+/// --tcp-client, reaches the proxy task by the task's own IP (this engine has no IPVS for the
+/// service's virtual IP), and the socket clients reach no TCP port of the proxy.
+#[test]
+fn swarm_stack_with_a_socket_per_client() {
+    let stack = engine::Stack::new();
+    let dir = stack.dir.path();
+    let policy = [
+        "--preset",
+        "homepage",
+        "--preset",
+        "traefik",
+        "--preset",
+        "watchtower",
+        "--tcp-client",
+        "homepage",
+    ];
+    cli()
+        .current_dir(dir)
+        .args(["env", "--socket", path_arg(&engine::socket())])
+        .assert()
+        .success();
+    std::fs::create_dir_all(dir.join("sockproxy")).unwrap();
+    cli()
+        .current_dir(dir)
+        .args(["render", "-o", "sockproxy/haproxy.cfg"])
+        .args(policy)
+        .assert()
+        .success();
+    cli()
+        .current_dir(dir)
+        .args(["compose", "--swarm", "-o", "compose.yaml"])
+        .args(policy)
+        .assert()
+        .success();
+    let mut over = String::from("services:\n");
+    for c in ISOLATED {
+        over.push_str(&format!(
+            "  {c}:\n    image: {}\n    entrypoint: [\"sleep\"]\n    command: [\"900\"]\n",
+            engine::CLIENT
+        ));
+    }
+    std::fs::write(dir.join("override.yaml"), over).unwrap();
+    let out = stack.deploy(&["compose.yaml", "override.yaml"]);
+    assert!(out.status.success(), "stack deploy: {}", text(&out));
+    let proxy = stack.container("sockproxy", Duration::from_secs(90));
+    wait_healthy(&proxy, Duration::from_secs(90));
+    let what = format!("stack {}", stack.name);
+    let id = text(&engine::exec(&proxy, &["id"]));
+    let gid = engine::socket_gid();
+    assert_eq!(
+        id.trim(),
+        format!("uid=99(haproxy) gid={gid} groups={gid}"),
+        "{what}"
+    );
+    let proxy_mounts = engine::docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Name}} {{end}}",
+        &proxy,
+    ]);
+    for client in ["traefik", "watchtower"] {
+        let container = stack.container(client, Duration::from_secs(60));
+        let others: Vec<&str> = ISOLATED.iter().copied().filter(|c| *c != client).collect();
+        check_isolated_client(&container, client, &others, &what);
+        // Node-local: the volume the client mounts is the one this node's proxy task mounts.
+        let volume = format!("{}_sockproxy-{client}", stack.name);
+        assert!(proxy_mounts.contains(&volume), "{what}: {proxy_mounts}");
+        assert_eq!(
+            engine::docker_ok(&["volume", "inspect", "-f", "{{.Driver}} {{.Scope}}", &volume]),
+            "local local"
+        );
+    }
+    // The TCP client: the proxy task's own address on the stack's internal overlay network.
+    let address = engine::docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &proxy,
+    ]);
+    let homepage = stack.container("homepage", Duration::from_secs(60));
+    let host = format!("tcp://{address}:2375");
+    let ps = engine::exec(&homepage, &cli_args(&host, "ps"));
+    assert!(
+        ps.status.success(),
+        "{what}: homepage via {host}: {}",
+        text(&ps)
+    );
+    let denied = engine::exec(&homepage, &cli_args(&host, "volume ls"));
+    assert!(
+        text(&denied).contains("is not allowed for client homepage"),
+        "{what}: {}",
+        text(&denied)
+    );
+    // The socket clients are not on that network: the proxy's address does not answer them.
+    let traefik = stack.container("traefik", Duration::from_secs(60));
+    let tcp = engine::exec(
+        &traefik,
+        &[
+            "curl",
+            "-sS",
+            "-m",
+            "3",
+            &format!("http://{address}:2375/_ping"),
+        ],
+    );
+    assert!(
+        !tcp.status.success(),
+        "{what}: traefik reached {address}:2375"
+    );
+    println!("{what}: deployed; two socket clients with exactly their presets on node-local volumes, homepage over TCP to the task's own address");
 }

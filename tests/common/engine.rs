@@ -234,3 +234,82 @@ pub fn socket_gid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(socket()).unwrap().gid()
 }
+
+/// A Swarm stack with a name no one else uses, deployed from a directory; on drop `docker stack
+/// rm`, then its node-local volumes (which `stack rm` keeps) once its containers are gone.
+pub struct Stack {
+    pub dir: tempfile::TempDir,
+    pub name: String,
+}
+
+impl Stack {
+    pub fn new() -> Stack {
+        Stack {
+            dir: tempfile::tempdir().unwrap(),
+            name: unique("spgstack"),
+        }
+    }
+
+    /// `docker stack deploy -c FILE... NAME` in the stack's directory, the environment read
+    /// from its .env as README says (`set -a; . ./.env; set +a`): stacks do not read .env.
+    pub fn deploy(&self, files: &[&str]) -> Output {
+        let mut script = String::from("set -a; . ./.env; set +a; docker stack deploy");
+        for f in files {
+            script.push_str(&format!(" -c {f}"));
+        }
+        script.push_str(&format!(" {}", self.name));
+        command("sh")
+            .current_dir(self.dir.path())
+            .args(["-c", &script])
+            .output()
+            .unwrap()
+    }
+
+    /// The running container of `service`'s task on this node, waiting for it to start.
+    pub fn container(&self, service: &str, timeout: Duration) -> String {
+        let label = format!(
+            "label=com.docker.swarm.service.name={}_{service}",
+            self.name
+        );
+        let start = Instant::now();
+        loop {
+            let id = docker_ok(&["ps", "-q", "--filter", &label]);
+            if let Some(first) = id.lines().next() {
+                return first.to_string();
+            }
+            if start.elapsed() > timeout {
+                let ps = docker(&[
+                    "service",
+                    "ps",
+                    "--no-trunc",
+                    &format!("{}_{service}", self.name),
+                ]);
+                panic!(
+                    "no running task of {service} after {timeout:?}: {}{}",
+                    String::from_utf8_lossy(&ps.stdout),
+                    String::from_utf8_lossy(&ps.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = docker(&["stack", "rm", &self.name]);
+        let label = format!("label=com.docker.stack.namespace={}", self.name);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            let left = docker(&["ps", "-aq", "--filter", &label]);
+            if left.stdout.iter().all(u8::is_ascii_whitespace) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let volumes = docker(&["volume", "ls", "-q", "--filter", &label]);
+        for v in String::from_utf8_lossy(&volumes.stdout).split_whitespace() {
+            let _ = docker(&["volume", "rm", v]);
+        }
+    }
+}
