@@ -45,6 +45,9 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG509", "SPG509.compose.yaml", &[]),
     ("SPG510", "SPG510.compose.yaml", &[]),
     ("SPG511", "SPG511.compose.yaml", &[]),
+    ("SPG512", "SPG512.compose.yaml", &[]),
+    ("SPG513", "SPG513.compose.yaml", &[]),
+    ("SPG514", "SPG514.compose.yaml", &[]),
 ];
 
 /// Codes that are documented (`sockproxy-gen explain`) but no longer reported: no fixture.

@@ -156,7 +156,10 @@ fn every_output_validates_with_docker_compose_and_is_snapshotted() {
         );
         assert!(!stdout.contains("privileged"), "{name}");
         // docker stack deploy (CLI 20.10) reads any `-` in `${VAR:?message}` as a default.
-        let user = yaml.lines().find(|l| l.contains("${PGID_DOCKER_SOCKET:?")).unwrap();
+        let user = yaml
+            .lines()
+            .find(|l| l.contains("${PGID_DOCKER_SOCKET:?"))
+            .unwrap();
         let message = user.split(":?").nth(1).unwrap();
         assert!(!message.contains('-'), "{name}: {user}");
         let missing = compose_config(dir.path(), &file, None);

@@ -1104,6 +1104,11 @@ struct Service<'v> {
 struct Mount {
     display: String,
     source: String,
+    /// The path in the container.
+    target: String,
+    /// The source comes from a variable that is set (in .env or lint's environment), not
+    /// written in the file or a default.
+    from_set_variable: bool,
     read_only: bool,
     line: usize,
     note: Option<String>,
@@ -1167,6 +1172,10 @@ impl EnvEntry {
             None => format!("passed through: {}", vars.join(", ")),
         })
     }
+}
+
+fn set_variable(variables: &[Variable]) -> bool {
+    variables.iter().any(|v| v.origin != VariableOrigin::Unset)
 }
 
 fn suffix(note: Option<String>) -> String {
@@ -1413,7 +1422,14 @@ impl<'a> Compose<'a> {
                         2 => (parts[0].to_string(), String::new()),
                         _ => (parts[0].to_string(), parts[2..].join(":")),
                     };
+                    let target = match parts.len() {
+                        0 => String::new(),
+                        1 => parts[0].to_string(),
+                        _ => parts[1].to_string(),
+                    };
                     out.push(Mount {
+                        from_set_variable: set_variable(&v.variables),
+                        target,
                         bind: source.starts_with(['/', '.', '~']),
                         read_only: options.split(',').any(|o| o == "ro" || o == "readonly"),
                         display: v.value.clone(),
@@ -1430,6 +1446,8 @@ impl<'a> Compose<'a> {
                     let read_only = get("read_only").is_some_and(|r| r == "true");
                     let Some(source) = source else { continue };
                     out.push(Mount {
+                        from_set_variable: set_variable(&source.variables),
+                        target: target.clone().unwrap_or_default(),
                         bind: kind == "bind"
                             || (kind.is_empty() && source.value.starts_with(['/', '.', '~'])),
                         read_only,
@@ -2102,6 +2120,214 @@ fn check_proxy(
     }
 }
 
+/// SPG513: a bind mount of the proxy whose source is not on this machine. Docker creates an
+/// empty directory there, and a socket path that is a directory keeps the proxy unhealthy.
+/// Checked where the answer does not depend on which machine lint runs on by accident: paths
+/// relative to the project, paths from variables that are set (what `env` recorded), and a
+/// literal socket path (or a default's) when this machine's Docker socket is elsewhere.
+fn check_mount_sources(compose: &Compose, s: &Service, findings: &mut Vec<Finding>) {
+    for m in s.mounts.iter().filter(|m| m.bind) {
+        // `~` is the deploying user's home, which lint cannot know.
+        if m.source.starts_with('~') {
+            continue;
+        }
+        let host = join_relative(&compose.dir, &m.source);
+        if host.exists() {
+            continue;
+        }
+        let relative = m.source.starts_with('.');
+        let from_variables = m.from_set_variable;
+        let elsewhere = if m.socket() {
+            let candidates = crate::socket::candidates(None, |k| std::env::var(k).ok());
+            crate::socket::discover(&candidates, Path::new("/etc/group"))
+                .ok()
+                .map(|found| {
+                    format!(
+                        "; this machine's Docker socket is {} ({})",
+                        found.path.display(),
+                        found.origin
+                    )
+                })
+        } else {
+            None
+        };
+        if !relative && !from_variables && elsewhere.is_none() {
+            continue;
+        }
+        let fix = if m.socket() {
+            format!(
+                "run `sockproxy-gen env` on the Docker host: it records the socket it finds as {} in .env, which the generated compose file mounts",
+                crate::socket::SOCKET_PATH_KEY
+            )
+        } else {
+            "create it before `docker compose up` (`render -o` writes the config; its directory must exist)".to_string()
+        };
+        findings.push(Finding::new(
+            Code::MissingMountSource,
+            compose.path,
+            m.line,
+            format!(
+                "service `{}` mounts {}, which does not exist on this machine{}{}: Docker would create an empty directory in its place; {fix}",
+                s.name,
+                if relative {
+                    format!("{} (beside the compose file)", m.source)
+                } else {
+                    host.display().to_string()
+                },
+                suffix(m.note.clone()),
+                elsewhere.unwrap_or_default()
+            ),
+        ));
+    }
+}
+
+/// The haproxy.cfg a proxy service runs, on the host: the file its mounts put at the path the
+/// image reads (`/usr/local/etc/haproxy/haproxy.cfg`, or the `-f` of its command).
+fn mounted_config(compose: &Compose, s: &Service) -> Option<PathBuf> {
+    let mut inside = crate::compose::IMAGE_CONFIG_DIR.to_string() + "/haproxy.cfg";
+    if let Some(Value::Sequence(cmd)) = s.value.get("command") {
+        let words: Vec<String> = cmd.iter().filter_map(scalar).collect();
+        if let Some(i) = words.iter().position(|w| w == "-f") {
+            inside = words.get(i + 1)?.clone();
+        }
+    }
+    // The deepest mount that holds the file.
+    let (m, rest) = s
+        .mounts
+        .iter()
+        .filter(|m| m.bind && !m.target.is_empty())
+        .filter_map(|m| {
+            let target = m.target.trim_end_matches('/');
+            let rest = inside.strip_prefix(target)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some((m, rest))
+        })
+        .max_by_key(|(m, _)| m.target.len())?;
+    let host = join_relative(&compose.dir, &m.source);
+    let host = if rest.is_empty() {
+        host
+    } else {
+        host.join(rest.trim_start_matches('/'))
+    };
+    host.is_file().then_some(host)
+}
+
+/// SPG512: the config reaches the Docker socket at a path where the service mounts none
+/// (`render --socket` is the path in the container, `compose --socket` the one on the host).
+fn check_socket_path(compose: &Compose, s: &Service, findings: &mut Vec<Finding>) {
+    let Some(config) = mounted_config(compose, s) else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(&config) else {
+        return;
+    };
+    let targets: Vec<&Mount> = s.mounts.iter().filter(|m| !m.target.is_empty()).collect();
+    let covered = |path: &str| {
+        targets.iter().any(|m| {
+            let t = m.target.trim_end_matches('/');
+            path == t || (!m.socket() && path.starts_with(&format!("{t}/")))
+        })
+    };
+    let socket_mount = s.mounts.iter().find(|m| m.socket());
+    let mut reported: Vec<&str> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() != Some(&"server") {
+            continue;
+        }
+        let Some(path) = words.iter().find_map(|w| w.strip_prefix("unix@")) else {
+            continue;
+        };
+        // "${SOCKET_PATH}" and the like: the value is the environment's, not the file's.
+        if path.contains('$') || covered(path) || reported.contains(&path) {
+            continue;
+        }
+        reported.push(path);
+        let mounted = match socket_mount {
+            Some(m) => format!("the socket is mounted at {} ({})", m.target, m.display),
+            None => "no mount puts a socket there".to_string(),
+        };
+        let fix = socket_mount.map_or_else(
+            || format!("mount the Docker socket at {path}"),
+            |m| format!("re-render with `--socket {}` (the path in the container; `compose --socket` is the path on the host)", m.target),
+        );
+        findings.push(Finding::new(
+            Code::SocketPathMismatch,
+            compose.path,
+            socket_mount.map_or(s.line, |m| m.line),
+            format!(
+                "{}:{}: HAProxy reaches the Docker socket at {path} inside service `{}`, but {mounted}: it finds nothing there and the proxy stays unhealthy; {fix}",
+                config.display(),
+                index + 1,
+                s.name
+            ),
+        ));
+    }
+}
+
+/// The networks a service is on: its `networks:` (list or map), `default` without one; none
+/// with a `network_mode:`.
+fn service_networks(s: &Service) -> Vec<String> {
+    if s.value.get("network_mode").is_some() {
+        return Vec::new();
+    }
+    match s.value.get("networks") {
+        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+        Some(Value::Mapping(m)) => m.keys().filter_map(scalar).collect(),
+        _ => vec!["default".to_string()],
+    }
+}
+
+/// SPG514: clients of different TCP frontends of the proxy on one network with it: each can
+/// connect to the others' ports and use their policies.
+fn check_shared_tcp_network(
+    compose: &Compose,
+    s: &Service,
+    services: &[Service],
+    findings: &mut Vec<Finding>,
+) {
+    let proxy_networks = service_networks(s);
+    let container_name = s.value.get("container_name").and_then(scalar);
+    for network in &proxy_networks {
+        let mut clients: Vec<(String, u16)> = Vec::new();
+        for other in services.iter().filter(|o| o.name != s.name) {
+            if !service_networks(other).contains(network) {
+                continue;
+            }
+            for text in compose.client_strings(other) {
+                for (host, port) in tcp_targets(&text) {
+                    let reaches = host == s.name || container_name.as_deref() == Some(&host);
+                    if reaches && !clients.contains(&(other.name.clone(), port)) {
+                        clients.push((other.name.clone(), port));
+                    }
+                }
+            }
+        }
+        let mut ports: Vec<u16> = clients.iter().map(|(_, p)| *p).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() < 2 {
+            continue;
+        }
+        let list: Vec<String> = clients
+            .iter()
+            .map(|(name, port)| format!("`{name}` (port {port})"))
+            .collect();
+        let line = compose
+            .line(&[key("services"), key(&s.name), key("networks")])
+            .unwrap_or(s.line);
+        findings.push(Finding::new(
+            Code::SharedTcpNetwork,
+            compose.path,
+            line,
+            format!(
+                "{} reach different frontends of `{}` on the one network `{network}`: each can connect to the others' ports and use their policies; give each client its own socket (`sockproxy-gen compose`, the default with several clients) or its own network",
+                list.join(", "),
+                s.name
+            ),
+        ));
+    }
+}
+
 pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
     let compose = Compose::load(path, text, &options.env)?;
     let mut findings = compose.problems.clone();
@@ -2131,6 +2357,11 @@ pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<Fi
         }
         let Some(family) = s.family else { continue };
         check_proxy(&compose, s, family, options, &mut findings);
+        check_mount_sources(&compose, s, &mut findings);
+        if family.haproxy() {
+            check_socket_path(&compose, s, &mut findings);
+        }
+        check_shared_tcp_network(&compose, s, &services, &mut findings);
         // A proxy in another service's network namespace is published by that service's ports.
         if let Some((mode, _)) = compose.string(s, &["network_mode"]) {
             let Some(host) = mode.value.strip_prefix("service:") else {
