@@ -70,6 +70,18 @@ fn wait_for_router(ip: &str, name: &str, present: bool) {
 
 #[test]
 fn real_traefik_discovers_and_follows_containers_through_the_proxy() {
+    real_traefik(&[]);
+}
+
+/// The same through Traefik's own socket (isolation): its volume at /var/run, Traefik's default
+/// endpoint, a proxy without a network.
+#[test]
+fn real_traefik_on_its_own_socket() {
+    real_traefik(&["--isolate"]);
+}
+
+/// `layout`: the isolation options given to render and compose.
+fn real_traefik(layout: &[&str]) {
     let project = Project::new(Compose::V2);
     let dir = project.dir.path();
     let sock = engine::socket();
@@ -82,13 +94,21 @@ fn real_traefik_discovers_and_follows_containers_through_the_proxy() {
     std::fs::create_dir_all(dir.join("sockproxy")).unwrap();
     cli()
         .current_dir(dir)
-        .args(["render", "--preset", "traefik", "-o", "sockproxy/haproxy.cfg"])
+        .args([
+            "render",
+            "--preset",
+            "traefik",
+            "-o",
+            "sockproxy/haproxy.cfg",
+        ])
+        .args(layout)
         .assert()
         .success();
     cli()
         .current_dir(dir)
         .args(["compose", "--preset", "traefik", "-o", "compose.yaml"])
         .args(["--socket", path_arg(&sock)])
+        .args(layout)
         .assert()
         .success();
     let generated: serde_json::Value = serde_json::from_str(&project.run_ok(&[
@@ -187,8 +207,21 @@ fn real_traefik_discovers_and_follows_containers_through_the_proxy() {
             && !traefik_log.contains("Error response from daemon"),
         "Traefik saw a refusal: {traefik_log}"
     );
+    if !layout.is_empty() {
+        let proxy = project.container("sockproxy");
+        let mode = engine::docker_ok(&["inspect", "-f", "{{.HostConfig.NetworkMode}}", &proxy]);
+        assert_eq!(
+            mode, "none",
+            "the proxy of a socket-only stack has no network"
+        );
+        let generated_command = generated["services"]["traefik"]["command"].to_string();
+        assert!(
+            generated_command.contains("--providers.docker.endpoint=unix:///var/run/docker.sock"),
+            "{generated_command}"
+        );
+    }
     println!(
-        "real Traefik 3.7: discovered, dropped and re-discovered {app} through the proxy; {} requests, 0 denied",
+        "real Traefik 3.7 {layout:?}: discovered, dropped and re-discovered {app} through the proxy; {} requests, 0 denied",
         traefik_lines.len()
     );
 }
