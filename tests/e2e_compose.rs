@@ -780,10 +780,11 @@ fn publish_reaches_the_proxy_from_the_host_loopback_only() {
 
 /// `docker stack deploy` of `compose --swarm`, as README says (the environment from .env): the
 /// PGID message no longer breaks the stack's interpolation, the proxy runs as uid 99 with the
-/// socket's group; traefik and watchtower each get exactly their preset on their own node-local
-/// socket volume (the one the proxy task on the same node mounts); homepage, kept on TCP with
-/// --tcp-client, reaches the proxy task by the task's own IP (this engine has no IPVS for the
-/// service's virtual IP), and the socket clients reach no TCP port of the proxy.
+/// socket's group; homepage (as uid 1000), traefik and watchtower each get exactly their preset
+/// on their own node-local socket volume (the one the proxy task on the same node mounts);
+/// dozzle, kept on TCP with --tcp-client, reaches the proxy task by the task's own IP (this
+/// engine has no IPVS for the service's virtual IP), and the socket clients reach no TCP port of
+/// the proxy.
 #[test]
 fn swarm_stack_with_a_socket_per_client() {
     let stack = engine::Stack::new();
@@ -795,8 +796,10 @@ fn swarm_stack_with_a_socket_per_client() {
         "traefik",
         "--preset",
         "watchtower",
+        "--preset",
+        "dozzle",
         "--tcp-client",
-        "homepage",
+        "dozzle",
     ];
     cli()
         .current_dir(dir)
@@ -816,13 +819,11 @@ fn swarm_stack_with_a_socket_per_client() {
         .args(policy)
         .assert()
         .success();
-    let mut over = String::from("services:\n");
-    for c in ISOLATED {
-        over.push_str(&format!(
-            "  {c}:\n    image: {}\n    entrypoint: [\"sleep\"]\n    command: [\"900\"]\n",
-            engine::CLIENT
-        ));
-    }
+    let mut over = isolated_override(&ISOLATED);
+    over.push_str(&format!(
+        "  dozzle:\n    image: {}\n    entrypoint: [\"sleep\"]\n    command: [\"900\"]\n",
+        engine::CLIENT
+    ));
     std::fs::write(dir.join("override.yaml"), over).unwrap();
     let out = stack.deploy(&["compose.yaml", "override.yaml"]);
     assert!(out.status.success(), "stack deploy: {}", text(&out));
@@ -842,7 +843,7 @@ fn swarm_stack_with_a_socket_per_client() {
         "{{range .Mounts}}{{.Name}} {{end}}",
         &proxy,
     ]);
-    for client in ["traefik", "watchtower"] {
+    for client in ISOLATED {
         let container = stack.container(client, Duration::from_secs(60));
         let others: Vec<&str> = ISOLATED.iter().copied().filter(|c| *c != client).collect();
         check_isolated_client(&container, client, &others, &what);
@@ -861,21 +862,22 @@ fn swarm_stack_with_a_socket_per_client() {
         "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
         &proxy,
     ]);
-    let homepage = stack.container("homepage", Duration::from_secs(60));
-    let host = format!("tcp://{address}:2375");
-    let ps = engine::exec(&homepage, &cli_args(&host, "ps"));
+    let dozzle = stack.container("dozzle", Duration::from_secs(60));
+    // Dozzle is the fourth client: the fourth port.
+    let host = format!("tcp://{address}:2378");
+    let ps = engine::exec(&dozzle, &cli_args(&host, "ps"));
     assert!(
         ps.status.success(),
-        "{what}: homepage via {host}: {}",
+        "{what}: dozzle via {host}: {}",
         text(&ps)
     );
-    let denied = engine::exec(&homepage, &cli_args(&host, "volume ls"));
+    let denied = engine::exec(&dozzle, &cli_args(&host, "volume ls"));
     assert!(
-        text(&denied).contains("is not allowed for client homepage"),
+        text(&denied).contains("is not allowed for client dozzle"),
         "{what}: {}",
         text(&denied)
     );
-    // The socket clients are not on that network: the proxy's address does not answer them.
+    // The socket clients are not on that network: dozzle's port does not answer them.
     let traefik = stack.container("traefik", Duration::from_secs(60));
     let tcp = engine::exec(
         &traefik,
@@ -884,12 +886,12 @@ fn swarm_stack_with_a_socket_per_client() {
             "-sS",
             "-m",
             "3",
-            &format!("http://{address}:2375/_ping"),
+            &format!("http://{address}:2378/_ping"),
         ],
     );
     assert!(
         !tcp.status.success(),
-        "{what}: traefik reached {address}:2375"
+        "{what}: traefik reached {address}:2378, dozzle's port"
     );
-    println!("{what}: deployed; two socket clients with exactly their presets on node-local volumes, homepage over TCP to the task's own address");
+    println!("{what}: deployed; three socket clients with exactly their presets on node-local volumes, dozzle over TCP to the task's own address");
 }
