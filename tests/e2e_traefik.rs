@@ -181,7 +181,14 @@ fn real_traefik(layout: &[&str]) {
 
     // A stream is logged when it ends: stop Traefik so its /events request is in the log.
     engine::docker_ok(&["stop", "-t", "5", &traefik]);
-    let logs = text(&engine::docker(&["logs", &project.container("sockproxy")]));
+    // HAProxy writes the line when it sees the connection close: give a loaded machine time.
+    let proxy_logs = || text(&engine::docker(&["logs", &project.container("sockproxy")]));
+    let start = Instant::now();
+    let mut logs = proxy_logs();
+    while !logs.contains("rule=allow:GET:/events") && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(500));
+        logs = proxy_logs();
+    }
     let traefik_lines: Vec<&str> = logs.lines().filter(|l| l.contains(" traefik ")).collect();
     assert!(
         traefik_lines

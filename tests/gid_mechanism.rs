@@ -40,11 +40,16 @@ fn haproxy_as_the_socket_group_reaches_the_daemon() {
             String::from_utf8_lossy(&out.stderr)
         );
         let env = std::fs::read_to_string(&env_file).unwrap();
+        // The group, and (since env records it for compose) the socket's path.
         let gid: u32 = env
-            .trim()
-            .strip_prefix("PGID_DOCKER_SOCKET=")
+            .lines()
+            .find_map(|l| l.strip_prefix("PGID_DOCKER_SOCKET="))
             .and_then(|g| g.parse().ok())
             .unwrap_or_else(|| panic!("{env}"));
+        assert!(
+            env.contains(&format!("DOCKER_SOCKET_PATH={}\n", socket.display())),
+            "{env}"
+        );
         assert_eq!(gid, SOCKET_GID);
 
         let (port, health_port) = (common::free_port(), common::free_port());

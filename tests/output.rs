@@ -202,7 +202,10 @@ fn owner_group_and_mode_are_kept() {
         .stderr(predicate::str::contains("wrote PGID_DOCKER_SOCKET=4321"));
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
-        "TZ=UTC\nPGID_DOCKER_SOCKET=4321\n"
+        format!(
+            "TZ=UTC\nPGID_DOCKER_SOCKET=4321\nDOCKER_SOCKET_PATH={}\n",
+            sock.display()
+        )
     );
     let meta = std::fs::metadata(&env).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY), "owner kept");

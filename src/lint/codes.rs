@@ -155,21 +155,21 @@ codes! {
     UnresolvableCompose = "SPG511", "unresolvable-compose", Error,
         "`docker compose` refuses the file: a required `${VAR:?message}` is missing, a `${...}` is invalid, or an `env_file:` or `.env` cannot be read",
         "Compose interpolates every value from the shell environment and the `.env` file beside the compose file, and reads each `env_file:`, before anything runs. A required variable (`${VAR:?message}`, `${VAR?message}`) that is not set, a malformed `${...}` reference, or an `env_file:` that is missing or malformed stops `docker compose up`, and what lint reports about the service assumes values it does not have. Set the variable in `.env` (give it to lint with `--env KEY=VAL` or `--env-file`), fix the reference, or create the file (or mark it `required: false`).";
-    SocketPathMismatch = "SPG512", "socket-path-mismatch", Error,
-        "the mounted haproxy.cfg reaches the Docker socket at a path where the service mounts no socket",
-        "`render --socket` is the socket's path inside the proxy's container (default `/var/run/docker.sock`); `compose --socket` is its path on the host. Given the host path for both, HAProxy looks for the socket where nothing is mounted, `/healthz` answers 503 and the proxy never turns healthy. Lint reads the config the service mounts and compares each `server ... unix@PATH` with the service's mount targets. Re-render with `--socket` set to the mount's target, or mount the socket where the config expects it.";
-    MissingMountSource = "SPG513", "missing-mount-source", Warning,
-        "a bind mount of the proxy names a host path that does not exist on this machine",
-        "For a missing bind-mount source, Docker creates an empty directory and mounts that: a socket path becomes a directory (the proxy stays unhealthy), a config path an empty directory (HAProxy does not start). `sockproxy-gen env` records the socket it finds as DOCKER_SOCKET_PATH in .env, which the generated compose file mounts. The check runs on the machine lint runs on; a value from an unset variable's default is named as such. Lint on the Docker host, or create the path.";
-    SharedTcpNetwork = "SPG514", "shared-tcp-network", Error,
-        "clients of different TCP frontends share one network with the proxy, so none is separated from the others",
-        "One TCP port per client separates nothing when the clients share a network with the proxy: a compromised read-only dashboard connects to the port of the client that may create containers and uses that policy. Give each client its own unix socket on a volume only it and the proxy mount (`sockproxy-gen compose`, the default with several clients), or put each client on its own network with the proxy.";
     Bypass = "SPG204", "bypass", Error,
         "a request variant gets through and reaches a route that the same request in plain form cannot",
         "The daemon decodes `%XX` (also `%2F`), accepts odd version prefixes (`/v1.41../`, `/v01.041/`) and routes the result. A rule that matches the raw path, or a deny that an earlier allow skips, lets such a variant reach a route the config denies in plain form. The finding shows the request, the rule that let it through and the route the daemon runs. Match `path,url_dec` with anchored rules and refuse paths that still hold `%` or are not canonical (what `sockproxy-gen render` does).";
     JudgedEnvironment = "SPG007", "judged-environment", Info,
         "the flag values a flag-driven config was judged with, and where each came from",
         "The verdicts of a config whose rules read `env(...)` or `\"${...}\"` hold for one environment. This lists the values of the flags the rules read, each with its source (the compose file's `environment:` line or `env_file:`, an env file's line, `--env`, or the image's default), so a reader can check it is the environment the proxy runs with.";
+    SocketPathMismatch = "SPG512", "socket-path-mismatch", Error,
+        "the mounted haproxy.cfg reaches the Docker socket at a path where the service mounts no socket",
+        "`render --socket` is the socket's path inside the proxy's container (default `/var/run/docker.sock`); `compose --socket` is its path on the host. Given the host path for both, HAProxy looks for the socket where nothing is mounted, `/healthz` answers 503 and the proxy never turns healthy. Lint reads the config the service mounts and compares each `server ... unix@PATH` with the service's mount targets. Re-render with `--socket` set to the mount's target, or mount the socket where the config expects it.";
+    MissingMountSource = "SPG513", "missing-mount-source", Warning,
+        "a bind mount of the proxy names a host path that does not exist on this machine",
+        "For a missing bind-mount source, Docker creates an empty directory and mounts that: a socket path becomes a directory (the proxy stays unhealthy), a config path an empty directory (HAProxy does not start). `sockproxy-gen env` records the socket it finds as DOCKER_SOCKET_PATH in .env, which the generated compose file mounts. Checked only where the answer does not depend on the machine lint runs on: a path beside the compose file, or a path from a variable that is set (in the `.env` beside it, or lint's `--env`). Lint on the Docker host, or create the path.";
+    SharedTcpNetwork = "SPG514", "shared-tcp-network", Error,
+        "clients of different TCP frontends share one network with the proxy, so none is separated from the others",
+        "One TCP port per client separates nothing when the clients share a network with the proxy: a compromised read-only dashboard connects to the port of the client that may create containers and uses that policy. Give each client its own unix socket on a volume only it and the proxy mount (`sockproxy-gen compose`, the default with several clients), or put each client on its own network with the proxy.";
 }
 
 impl Code {

@@ -2123,8 +2123,7 @@ fn check_proxy(
 /// SPG513: a bind mount of the proxy whose source is not on this machine. Docker creates an
 /// empty directory there, and a socket path that is a directory keeps the proxy unhealthy.
 /// Checked where the answer does not depend on which machine lint runs on by accident: paths
-/// relative to the project, paths from variables that are set (what `env` recorded), and a
-/// literal socket path (or a default's) when this machine's Docker socket is elsewhere.
+/// relative to the project, and paths from variables that are set (what `env` recorded).
 fn check_mount_sources(compose: &Compose, s: &Service, findings: &mut Vec<Finding>) {
     for m in s.mounts.iter().filter(|m| m.bind) {
         // `~` is the deploying user's home, which lint cannot know.
@@ -2135,23 +2134,11 @@ fn check_mount_sources(compose: &Compose, s: &Service, findings: &mut Vec<Findin
         if host.exists() {
             continue;
         }
+        // Only what does not depend on the machine lint happens to run on: a path beside the
+        // compose file, or one from a variable that is set (what `env` recorded in .env). A
+        // literal path, or an unset variable's default, may well exist on the Docker host.
         let relative = m.source.starts_with('.');
-        let from_variables = m.from_set_variable;
-        let elsewhere = if m.socket() {
-            let candidates = crate::socket::candidates(None, |k| std::env::var(k).ok());
-            crate::socket::discover(&candidates, Path::new("/etc/group"))
-                .ok()
-                .map(|found| {
-                    format!(
-                        "; this machine's Docker socket is {} ({})",
-                        found.path.display(),
-                        found.origin
-                    )
-                })
-        } else {
-            None
-        };
-        if !relative && !from_variables && elsewhere.is_none() {
+        if !relative && !m.from_set_variable {
             continue;
         }
         let fix = if m.socket() {
@@ -2167,7 +2154,7 @@ fn check_mount_sources(compose: &Compose, s: &Service, findings: &mut Vec<Findin
             compose.path,
             m.line,
             format!(
-                "service `{}` mounts {}, which does not exist on this machine{}{}: Docker would create an empty directory in its place; {fix}",
+                "service `{}` mounts {}, which does not exist on this machine{}: Docker would create an empty directory in its place; {fix}",
                 s.name,
                 if relative {
                     format!("{} (beside the compose file)", m.source)
@@ -2175,7 +2162,6 @@ fn check_mount_sources(compose: &Compose, s: &Service, findings: &mut Vec<Findin
                     host.display().to_string()
                 },
                 suffix(m.note.clone()),
-                elsewhere.unwrap_or_default()
             ),
         ));
     }
