@@ -16,6 +16,7 @@ pub mod flags;
 pub mod haproxy;
 pub mod input;
 pub mod interpolate;
+pub mod learn;
 pub mod lint;
 pub mod output;
 pub mod policy;
