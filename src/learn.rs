@@ -59,8 +59,7 @@ struct JsonLine {
 /// start-up messages, other services' lines in `docker compose logs`).
 pub fn parse_line(line: &str) -> Option<LogRecord> {
     if let Some(start) = line.find("{\"time\":") {
-        let mut stream =
-            serde_json::Deserializer::from_str(&line[start..]).into_iter::<JsonLine>();
+        let mut stream = serde_json::Deserializer::from_str(&line[start..]).into_iter::<JsonLine>();
         if let Some(Ok(j)) = stream.next() {
             return Some(LogRecord {
                 client: j.frontend,
@@ -379,10 +378,7 @@ mod tests {
             rule: rule.into(),
         };
         let inspect = c.find(Method::Get, "/containers/{id}/json").unwrap().id;
-        let archive = c
-            .find(Method::Get, "/containers/{id}/archive")
-            .unwrap()
-            .id;
+        let archive = c.find(Method::Get, "/containers/{id}/archive").unwrap().id;
         assert_eq!(
             outcome(c, &rec("learn:GET:/containers/**/json", "GET", "/x")),
             Outcome::Route(inspect)
@@ -390,7 +386,11 @@ mod tests {
         assert_eq!(
             outcome(
                 c,
-                &rec("deny:not-in-policy", "GET", "/v1.41/containers/a/archive?path=/")
+                &rec(
+                    "deny:not-in-policy",
+                    "GET",
+                    "/v1.41/containers/a/archive?path=/"
+                )
             ),
             Outcome::Route(archive)
         );

@@ -369,15 +369,18 @@ impl Policy {
         }
         for name in &inputs.audit {
             let known: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
-            let client = clients.iter_mut().find(|c| &c.name == name).ok_or_else(|| {
-                let hint = crate::suggest::closest(name, known.iter().map(String::as_str))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                Error::Invalid(format!(
-                    "--audit {name}: no client of that name{hint}; the clients are {}",
-                    known.join(", ")
-                ))
-            })?;
+            let client = clients
+                .iter_mut()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| {
+                    let hint = crate::suggest::closest(name, known.iter().map(String::as_str))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    Error::Invalid(format!(
+                        "--audit {name}: no client of that name{hint}; the clients are {}",
+                        known.join(", ")
+                    ))
+                })?;
             match client.mode {
                 ClientMode::Learn => {
                     return Err(Error::Invalid(format!(

@@ -12,6 +12,7 @@ mod e2e_podman;
 mod env;
 mod exit_codes;
 mod gid_mechanism;
+mod learn;
 mod lint;
 mod lint_compose;
 mod lint_differential;

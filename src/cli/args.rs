@@ -302,7 +302,12 @@ pub struct LearnArgs {
     pub logs: Vec<PathBuf>,
     /// Where to write the presets: a directory (one NAME.yaml per client; it must exist) or a
     /// file (one client) [default: stdout, one client].
-    #[arg(short, long, value_name = "FILE|DIR", conflicts_with = "compare_preset")]
+    #[arg(
+        short,
+        long,
+        value_name = "FILE|DIR",
+        conflicts_with = "compare_preset"
+    )]
     pub output: Option<PathBuf>,
     /// Only this client (the frontend's name; repeatable).
     #[arg(long = "client", value_name = "NAME")]

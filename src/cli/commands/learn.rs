@@ -58,7 +58,9 @@ pub fn run(args: LearnArgs) -> Result<ExitCode> {
                 )));
             }
         }
-        traffic.clients.retain(|name, _| args.clients.contains(name));
+        traffic
+            .clients
+            .retain(|name, _| args.clients.contains(name));
     }
     if traffic.clients.is_empty() {
         return Err(Error::Invalid(format!(

@@ -1,0 +1,271 @@
+//! The learn loop on the real Docker Engine: the docker CLI, docker-py and dockerode through a
+//! `render --learn` proxy (HAProxy on the host); `learn` writes presets; configs rendered from
+//! them replay the same flows with no denial and deny a route the flows did not use.
+
+use crate::common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::engine::{self, Engine};
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The docker CLI: version, ps, inspect, logs, events.
+fn cli_flow(port: u16, name: &str, since: u64) {
+    let host = format!("tcp://127.0.0.1:{port}");
+    let until = (now() + 1).to_string();
+    let since = since.to_string();
+    let runs: [&[&str]; 5] = [
+        &["version"],
+        &["ps", "-a"],
+        &["inspect", name],
+        &["logs", name],
+        &["events", "--since", &since, "--until", &until],
+    ];
+    for args in runs {
+        let out = Command::new(engine::DOCKER_CLI)
+            .arg("-H")
+            .arg(&host)
+            .args(args)
+            .output()
+            .expect("docker CLI");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        if args[0] == "logs" {
+            assert!(text(&out).contains("hello-learn"), "{}", text(&out));
+        }
+    }
+}
+
+/// docker-py: list, get (inspect), logs, version, events.
+fn python_flow(port: u16, name: &str, since: u64) {
+    let script = format!(
+        r#"
+import docker, time
+c = docker.DockerClient(base_url="tcp://127.0.0.1:{port}", version="auto")
+assert any(x.name == "{name}" for x in c.containers.list(all=True))
+ct = c.containers.get("{name}")
+assert b"hello-learn" in ct.logs()
+c.version()
+list(c.events(since={since}, until=int(time.time()) + 1, decode=True))
+print("py-ok")
+"#
+    );
+    let out = Command::new(common::SYSTEM_PYTHON)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(text(&out).contains("py-ok"), "docker-py: {}", text(&out));
+}
+
+/// dockerode (Node.js): list, inspect, logs, version, events.
+fn node_flow(port: u16, name: &str, since: u64) {
+    let script = format!(
+        r#"
+const Docker = require("dockerode");
+const d = new Docker({{ host: "127.0.0.1", port: {port} }});
+(async () => {{
+  const list = await d.listContainers({{ all: true }});
+  if (!list.some((c) => c.Names.includes("/{name}"))) throw new Error("not listed");
+  const c = d.getContainer("{name}");
+  await c.inspect();
+  const logs = await c.logs({{ stdout: true, stderr: true }});
+  if (!logs.toString().includes("hello-learn")) throw new Error("no logs");
+  await d.version();
+  const ev = await d.getEvents({{ since: {since}, until: Math.floor(Date.now() / 1000) + 1 }});
+  await new Promise((ok, fail) => {{ ev.on("end", ok); ev.on("error", fail); ev.resume(); }});
+  console.log("node-ok");
+}})().catch((e) => {{ console.error(e); process.exit(1); }});
+"#
+    );
+    let out = Command::new("node")
+        .args(["-e", &script])
+        .env("NODE_PATH", engine::node_path())
+        .output()
+        .expect("node is installed");
+    assert!(text(&out).contains("node-ok"), "dockerode: {}", text(&out));
+}
+
+fn flows(base: u16, name: &str, since: u64) {
+    cli_flow(base, name, since);
+    python_flow(base + 1, name, since);
+    node_flow(base + 2, name, since);
+}
+
+fn render(args: &[&str], port: u16, health: u16, socket: &Path, out: &Path) {
+    let mut c = common::cli();
+    c.arg("render")
+        .args(args)
+        .args(["--listen", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--health", &format!("127.0.0.1:{health}")])
+        .arg("--socket")
+        .arg(socket)
+        .arg("-o")
+        .arg(out);
+    c.assert().success();
+}
+
+/// Raw `GET path` on one frontend: the status.
+fn status_of(port: u16, path: &str) -> u16 {
+    common::HttpClient::new(port)
+        .send(
+            format!("GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .0
+}
+
+#[test]
+fn learn_loop_on_the_real_engine() {
+    let engine = Engine::get();
+    let host = common::haproxies()
+        .into_iter()
+        .find(|h| h.root.is_none())
+        .expect("the host's HAProxy");
+    let name = engine::unique_name("spg-learn");
+    let _container = engine.container(
+        &name,
+        &[
+            "--network",
+            "none",
+            engine::BUSYBOX,
+            "sh",
+            "-c",
+            "echo hello-learn; sleep 600",
+        ],
+    );
+    let since = now() - 5;
+    let work = host.workdir();
+    let socket = engine.socket();
+
+    // 1. Record: one learning frontend per client.
+    let (port, health) = (common::free_ports(3), common::free_port());
+    let learn_cfg = work.host("learn.cfg");
+    render(
+        &["--learn", "cli", "--learn", "py", "--learn", "node"],
+        port,
+        health,
+        socket,
+        &learn_cfg,
+    );
+    let proxy = host.spawn(&work.inner("learn.cfg"), port);
+    flows(port, &name, since);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let learn_log = proxy.stop();
+    assert!(
+        [" cli ", " py ", " node "]
+            .iter()
+            .all(|c| learn_log.contains(c)),
+        "{learn_log}"
+    );
+    assert!(
+        !learn_log.contains("rule=deny:"),
+        "a learning proxy denied a flow:\n{learn_log}"
+    );
+    let log_file = work.host("learn.log");
+    std::fs::write(&log_file, &learn_log).unwrap();
+
+    // 2. Learn: one preset per client.
+    let presets = work.host("presets");
+    std::fs::create_dir(&presets).unwrap();
+    common::cli()
+        .arg("learn")
+        .arg(&log_file)
+        .arg("-o")
+        .arg(&presets)
+        .assert()
+        .success();
+    assert_eq!(
+        common::dir_entries(&presets),
+        ["cli.yaml", "node.yaml", "py.yaml"]
+    );
+    let cli_preset = std::fs::read_to_string(presets.join("cli.yaml")).unwrap();
+    for route in [
+        "GET /containers/json",
+        "GET /containers/{name}/json",
+        "GET /containers/{name}/logs",
+        "GET /events",
+        "GET /version",
+    ] {
+        assert!(
+            cli_preset.contains(&format!("route: \"{route}\"")),
+            "{route}:\n{cli_preset}"
+        );
+    }
+    assert!(!cli_preset.contains("archive"), "{cli_preset}");
+
+    // 3. Enforce the learned presets: the same flows pass with no denial; an unused route is
+    //    denied for each client.
+    let (port, health) = (common::free_ports(3), common::free_port());
+    let files: Vec<String> = ["cli", "py", "node"]
+        .iter()
+        .map(|c| presets.join(format!("{c}.yaml")).display().to_string())
+        .collect();
+    let enforce_cfg = work.host("enforce.cfg");
+    let mut args = Vec::new();
+    for f in &files {
+        args.extend(["--preset-file", f.as_str()]);
+    }
+    render(&args, port, health, socket, &enforce_cfg);
+    let proxy = host.spawn(&work.inner("enforce.cfg"), port);
+    flows(port, &name, since);
+    for client in 0..3 {
+        assert_eq!(
+            status_of(
+                port + client,
+                &format!("/v1.41/containers/{name}/archive?path=/etc")
+            ),
+            403,
+            "client {client}: archive must be denied"
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = proxy.stop();
+    let denials: Vec<&str> = log.lines().filter(|l| l.contains("rule=deny:")).collect();
+    assert_eq!(
+        denials.len(),
+        3,
+        "only the three archive probes are denied:\n{log}"
+    );
+    assert!(
+        denials.iter().all(|l| l.contains("/archive")),
+        "{denials:?}"
+    );
+
+    // 4. Compare: the recorded log plus one request to an extra route names that route.
+    let extra = format!(
+        "{learn_log}127.0.0.1:40000 [30/Nov/2026:08:00:00.000] cli GET \"/v1.41/containers/{name}/export\" 200 1 1 rule=learn:GET:/containers/**/export\n"
+    );
+    let extra_log = work.host("extra.log");
+    std::fs::write(&extra_log, extra).unwrap();
+    let out = common::cli()
+        .arg("learn")
+        .arg(&extra_log)
+        .arg("--client")
+        .arg("cli")
+        .arg("--compare-preset")
+        .arg(presets.join("cli.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let would_deny = shown.split("granted but unused").next().unwrap_or_default();
+    assert!(
+        would_deny.contains("GET /containers/{name}/export [dangerous]"),
+        "{shown}"
+    );
+    assert_eq!(would_deny.matches("\n    ").count(), 1, "{shown}");
+}
