@@ -269,3 +269,61 @@ fn learn_loop_on_the_real_engine() {
     );
     assert_eq!(would_deny.matches("\n    ").count(), 1, "{shown}");
 }
+
+/// Learning and report-only configs are valid, without a warning, on every HAProxy line.
+#[test]
+fn learn_and_audit_configs_pass_haproxy_check() {
+    for haproxy in common::haproxies() {
+        let work = haproxy.workdir();
+        let path = work.host("observe.cfg");
+        common::cli()
+            .args(["render", "--learn", "newclient", "--preset", "traefik"])
+            .args(["--preset", "homepage", "--audit", "homepage", "-o"])
+            .arg(&path)
+            .assert()
+            .success();
+        let out = haproxy.check(&work.inner("observe.cfg"));
+        assert!(
+            out.status.success(),
+            "HAProxy {}: {}",
+            haproxy.version,
+            text(&out)
+        );
+    }
+}
+
+/// `--audit`: a route outside the policy is forwarded to the daemon and logged would-deny.
+#[test]
+fn audit_forwards_and_logs_would_deny() {
+    let engine = Engine::get();
+    let host = common::haproxies()
+        .into_iter()
+        .find(|h| h.root.is_none())
+        .expect("the host's HAProxy");
+    let work = host.workdir();
+    let (port, health) = (common::free_port(), common::free_port());
+    render(
+        &["--preset", "traefik", "--audit", "traefik"],
+        port,
+        health,
+        engine.socket(),
+        &work.host("audit.cfg"),
+    );
+    let proxy = host.spawn(&work.inner("audit.cfg"), port);
+    // Forwarded: the daemon answers (404 for a container that does not exist), not the proxy.
+    assert_eq!(
+        status_of(port, "/v1.41/containers/spg-no-such/archive?path=/"),
+        404
+    );
+    assert_eq!(status_of(port, "/v1.41/version"), 200);
+    // Still refused whatever the mode: a non-canonical path.
+    assert_eq!(status_of(port, "/v1.41/containers//json"), 400);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let log = proxy.stop();
+    assert!(
+        log.contains("rule=would-deny:GET:/containers/**/archive"),
+        "{log}"
+    );
+    assert!(log.contains("rule=allow:GET:/version"), "{log}");
+    assert!(log.contains("rule=refuse:non-canonical-path"), "{log}");
+}
