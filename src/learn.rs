@@ -13,7 +13,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Method, RouteId};
-use crate::preset::Preset;
+use crate::preset::{GrantText, Preset};
 
 /// One request, as the proxy logged it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -253,11 +253,6 @@ pub struct LearnedPreset {
     pub dangerous: Vec<String>,
 }
 
-/// A YAML double-quoted scalar (JSON strings are valid YAML).
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
-}
-
 /// The reason of a learned grant: what was seen.
 pub fn reason(seen: &Seen) -> String {
     let times = if seen.count == 1 {
@@ -281,40 +276,41 @@ pub fn preset_for(
     if traffic.routes.is_empty() {
         return None;
     }
-    let mut dangerous = Vec::new();
-    let mut y = String::new();
-    y.push_str(&format!(
-        "# Learned by sockproxy-gen {} from {} request(s) of client `{name}` in {}.\n",
-        crate::VERSION,
-        traffic.requests,
-        sources.join(", ")
-    ));
-    y.push_str("# Review every grant: a client may have called more than it needs while it was recorded.\n");
-    y.push_str(&format!("name: {}\n", quoted(name)));
-    y.push_str(&format!(
-        "description: {}\n",
-        quoted(&format!(
+    let header = vec![
+        format!(
+            "Learned by sockproxy-gen {} from {} request(s) of client `{name}` in {}.",
+            crate::VERSION,
+            traffic.requests,
+            sources.join(", ")
+        ),
+        "Review every grant: a client may have called more than it needs while it was recorded."
+            .to_string(),
+    ];
+    let grants: Vec<GrantText> = traffic
+        .routes
+        .iter()
+        .map(|(id, seen)| GrantText {
+            route: catalog.get(*id),
+            reason: reason(seen),
+        })
+        .collect();
+    let dangerous = grants
+        .iter()
+        .filter(|g| g.route.traits.dangerous)
+        .map(|g| g.route.display())
+        .collect();
+    let y = crate::preset::to_yaml(
+        &header,
+        name,
+        &format!(
             "{name}: learned from its traffic ({} route(s), {} request(s))",
             traffic.routes.len(),
             traffic.requests
-        ))
-    ));
-    y.push_str(&format!(
-        "source: {}\n",
-        quoted(&format!("sockproxy-gen learn {}", sources.join(" ")))
-    ));
-    y.push_str("grants:\n");
-    for (id, seen) in &traffic.routes {
-        let route = catalog.get(*id);
-        let mut why = reason(seen);
-        if route.traits.dangerous {
-            dangerous.push(route.display());
-            why = format!("DANGEROUS (can take over the host or read its files): {why}");
-            y.push_str("  # DANGEROUS: this route can take over the host or read its files.\n");
-        }
-        y.push_str(&format!("  - route: {}\n", quoted(&route.display())));
-        y.push_str(&format!("    reason: {}\n", quoted(&why)));
-    }
+        ),
+        &format!("sockproxy-gen learn {}", sources.join(" ")),
+        &grants,
+        None,
+    );
     Some(LearnedPreset {
         name: name.to_string(),
         yaml: y,

@@ -18,6 +18,7 @@ pub mod input;
 pub mod interpolate;
 pub mod learn;
 pub mod lint;
+pub mod migrate;
 pub mod output;
 pub mod policy;
 pub mod preset;

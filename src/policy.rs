@@ -280,11 +280,37 @@ impl Policy {
         Policy::build_from(catalog, inputs, lookup, Path::new(""))
     }
 
+    /// Like [`Policy::build`], with preset files taken from `files` (path -> text) instead of
+    /// the disk: `migrate` builds the policy of the preset files it is about to write.
+    pub fn build_with_files(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        files: &std::collections::BTreeMap<PathBuf, String>,
+    ) -> Result<Policy> {
+        let read = |path: &Path| match files.get(path) {
+            Some(text) => preset::parse(catalog, text, path),
+            None => preset::load_file(catalog, path),
+        };
+        Policy::build_reading(catalog, inputs, &|k| std::env::var(k).ok(), Path::new(""), &read)
+    }
+
     fn build_from(
         catalog: &Catalog,
         inputs: &PolicyInputs,
         lookup: &dyn Fn(&str) -> Option<String>,
         dir: &Path,
+    ) -> Result<Policy> {
+        Policy::build_reading(catalog, inputs, lookup, dir, &|path| {
+            preset::load_file(catalog, path)
+        })
+    }
+
+    fn build_reading(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        dir: &Path,
+        read_preset: &dyn Fn(&Path) -> Result<preset::Preset>,
     ) -> Result<Policy> {
         if inputs.is_empty() {
             return Err(Error::Invalid(
@@ -301,8 +327,7 @@ impl Policy {
         }
         for path in &inputs.preset_files {
             clients.push(
-                preset::load_file(catalog, &dir.join(path))?
-                    .into_client(ClientOrigin::PresetFile(path.clone())),
+                read_preset(&dir.join(path))?.into_client(ClientOrigin::PresetFile(path.clone())),
             );
         }
         let mut flag_settings = FlagSettings::default();
