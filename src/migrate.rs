@@ -403,9 +403,10 @@ pub fn migrate(
     }
     let mut doc: Mapping = serde_norway::from_str(text)
         .map_err(|e| malformed(path, format!("not a YAML mapping: {e}")))?;
-    let file_name = path
-        .file_name()
-        .map_or_else(|| "compose.yaml".into(), |n| n.to_string_lossy().into_owned());
+    let file_name = path.file_name().map_or_else(
+        || "compose.yaml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut files = Vec::new();
     let mut notices = Vec::new();
     let mut report = format!(
@@ -419,7 +420,10 @@ pub fn migrate(
         } else {
             format!("haproxy-{}.cfg", safe_name(&proxy.service))
         };
-        let mine: Vec<&FoundClient> = clients.iter().filter(|c| c.proxy == proxy.service).collect();
+        let mine: Vec<&FoundClient> = clients
+            .iter()
+            .filter(|c| c.proxy == proxy.service)
+            .collect();
         let mut plans: Vec<ClientPlan> = Vec::new();
         let mut taken: BTreeSet<String> = BTreeSet::new();
         for c in &mine {
@@ -523,8 +527,9 @@ pub fn migrate(
             network: network.clone(),
         };
         let generated_text = compose::compose(catalog, &policy, &inputs, &options)?;
-        let generated: Mapping = serde_norway::from_str(&generated_text)
-            .map_err(|e| Error::Invalid(format!("the generated compose file does not parse: {e}")))?;
+        let generated: Mapping = serde_norway::from_str(&generated_text).map_err(|e| {
+            Error::Invalid(format!("the generated compose file does not parse: {e}"))
+        })?;
         let gen_services = generated
             .get("services")
             .and_then(Value::as_mapping)
@@ -676,7 +681,11 @@ fn proxy_report(
         ));
         for id in closed {
             let route = catalog.get(*id);
-            let mark = if route.traits.dangerous { " **dangerous**" } else { "" };
+            let mark = if route.traits.dangerous {
+                " **dangerous**"
+            } else {
+                ""
+            };
             r.push_str(&format!(
                 "- `{}`{mark} (opened by {})\n",
                 route.display(),

@@ -291,7 +291,13 @@ impl Policy {
             Some(text) => preset::parse(catalog, text, path),
             None => preset::load_file(catalog, path),
         };
-        Policy::build_reading(catalog, inputs, &|k| std::env::var(k).ok(), Path::new(""), &read)
+        Policy::build_reading(
+            catalog,
+            inputs,
+            &|k| std::env::var(k).ok(),
+            Path::new(""),
+            &read,
+        )
     }
 
     fn build_from(

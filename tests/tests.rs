@@ -16,6 +16,7 @@ mod learn;
 mod lint;
 mod lint_compose;
 mod lint_differential;
+mod migrate;
 mod output;
 mod proxy_behaviour;
 mod render;

@@ -2522,7 +2522,10 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
     let catalog = Catalog::builtin();
     let services = compose.services();
     let mut proxies = Vec::new();
-    for s in services.iter().filter(|s| s.family.is_some_and(Family::reads_flags)) {
+    for s in services
+        .iter()
+        .filter(|s| s.family.is_some_and(Family::reads_flags))
+    {
         let family = s.family.expect("filtered");
         let mut problems = Vec::new();
         let entries = compose.environment(s, &mut problems);
@@ -2552,7 +2555,11 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
             container_name,
             image: s.image.clone(),
             family: family.label(),
-            socket: s.mounts.iter().find(|m| m.socket()).map(|m| m.source.clone()),
+            socket: s
+                .mounts
+                .iter()
+                .find(|m| m.socket())
+                .map(|m| m.source.clone()),
             port: family.api_port(),
             flags: set,
             opened,
@@ -2621,7 +2628,11 @@ fn image_reading(
             .or_else(|| {
                 t.flags
                     .iter()
-                    .find(|r| r.matches(name) && (r.family == family || family == Family::Unknown && r.family == Family::Tecnativa))
+                    .find(|r| {
+                        r.matches(name)
+                            && (r.family == family
+                                || family == Family::Unknown && r.family == Family::Tecnativa)
+                    })
                     .map(|r| r.default)
                     .filter(|d| *d != "unset")
                     .map(str::to_string)
