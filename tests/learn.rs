@@ -303,7 +303,14 @@ fn audit_forwards_and_logs_would_deny() {
     let work = host.workdir();
     let (port, health) = (common::free_port(), common::free_port());
     render(
-        &["--preset", "traefik", "--audit", "traefik"],
+        &[
+            "--preset",
+            "traefik",
+            "--audit",
+            "traefik",
+            "--log-format",
+            "json",
+        ],
         port,
         health,
         engine.socket(),
@@ -321,9 +328,32 @@ fn audit_forwards_and_logs_would_deny() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let log = proxy.stop();
     assert!(
-        log.contains("rule=would-deny:GET:/containers/**/archive"),
+        log.contains(r#""rule":"would-deny:GET:/containers/**/archive""#),
         "{log}"
     );
-    assert!(log.contains("rule=allow:GET:/version"), "{log}");
-    assert!(log.contains("rule=refuse:non-canonical-path"), "{log}");
+    assert!(log.contains(r#""rule":"allow:GET:/version""#), "{log}");
+    assert!(
+        log.contains(r#""rule":"refuse:non-canonical-path""#),
+        "{log}"
+    );
+    // learn reads the JSON lines: against the traefik preset, /archive would be denied.
+    let log_file = work.host("audit.log");
+    std::fs::write(&log_file, &log).unwrap();
+    let out = common::cli()
+        .arg("learn")
+        .arg(&log_file)
+        .args(["--compare-preset", "traefik"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("seen but not granted (would be denied):\n    GET /containers/{name}/archive [dangerous]  seen once"),
+        "{shown}"
+    );
+    assert!(
+        text(&out).contains("refused by the proxy whatever the policy (refuse:non-canonical-path)"),
+        "{}",
+        text(&out)
+    );
 }
