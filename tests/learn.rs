@@ -8,7 +8,29 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::engine::{self, Engine};
+use common::engine;
+
+/// Where `.ci/setup` installs dockerode (NODE_PATH for `node`); missing is a failure with the fix.
+fn node_path() -> std::path::PathBuf {
+    let dir =
+        std::env::var("SPG_NODE_DIR").unwrap_or_else(|_| "/var/lib/sockproxy-gen/node".into());
+    let path = Path::new(&dir).join("node_modules");
+    assert!(
+        path.join("dockerode/package.json").exists(),
+        "dockerode is not installed in {}; run `bash .ci/setup`",
+        path.display()
+    );
+    path
+}
+
+/// A container removed when the test ends.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = engine::docker(&["rm", "-f", "-v", &self.0]);
+    }
+}
 
 fn text(o: &Output) -> String {
     format!(
@@ -38,7 +60,7 @@ fn cli_flow(port: u16, name: &str, since: u64) {
         &["events", "--since", &since, "--until", &until],
     ];
     for args in runs {
-        let out = Command::new(engine::DOCKER_CLI)
+        let out = Command::new("docker")
             .arg("-H")
             .arg(&host)
             .args(args)
@@ -94,7 +116,7 @@ const d = new Docker({{ host: "127.0.0.1", port: {port} }});
     );
     let out = Command::new("node")
         .args(["-e", &script])
-        .env("NODE_PATH", engine::node_path())
+        .env("NODE_PATH", node_path())
         .output()
         .expect("node is installed");
     assert!(text(&out).contains("node-ok"), "dockerode: {}", text(&out));
@@ -130,26 +152,28 @@ fn status_of(port: u16, path: &str) -> u16 {
 
 #[test]
 fn learn_loop_on_the_real_engine() {
-    let engine = Engine::get();
+    let socket = engine::socket();
     let host = common::haproxies()
         .into_iter()
         .find(|h| h.root.is_none())
         .expect("the host's HAProxy");
-    let name = engine::unique_name("spg-learn");
-    let _container = engine.container(
+    let name = engine::unique("spg-learn");
+    engine::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
         &name,
-        &[
-            "--network",
-            "none",
-            engine::BUSYBOX,
-            "sh",
-            "-c",
-            "echo hello-learn; sleep 600",
-        ],
-    );
+        "--network",
+        "none",
+        engine::BUSYBOX,
+        "sh",
+        "-c",
+        "echo hello-learn; sleep 600",
+    ]);
+    let _container = Container(name.clone());
     let since = now() - 5;
     let work = host.workdir();
-    let socket = engine.socket();
+    let socket = socket.as_path();
 
     // 1. Record: one learning frontend per client.
     let (port, health) = (common::free_ports(3), common::free_port());
@@ -295,7 +319,7 @@ fn learn_and_audit_configs_pass_haproxy_check() {
 /// `--audit`: a route outside the policy is forwarded to the daemon and logged would-deny.
 #[test]
 fn audit_forwards_and_logs_would_deny() {
-    let engine = Engine::get();
+    let socket = engine::socket();
     let host = common::haproxies()
         .into_iter()
         .find(|h| h.root.is_none())
@@ -313,7 +337,7 @@ fn audit_forwards_and_logs_would_deny() {
         ],
         port,
         health,
-        engine.socket(),
+        &socket,
         &work.host("audit.cfg"),
     );
     let proxy = host.spawn(&work.inner("audit.cfg"), port);

@@ -5,10 +5,9 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::engine::{self, Engine};
+use common::engine::{self, Compose, Project};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -265,103 +264,62 @@ fn a_file_without_a_socket_proxy_is_a_clear_error() {
     );
 }
 
-/// `docker compose` on the engine, in the project directory.
-fn compose(dir: &Path, project: &str, args: &[&str]) -> std::process::Output {
-    Command::new(engine::DOCKER_CLI)
-        .env(
-            "DOCKER_HOST",
-            format!("unix://{}", engine::socket_path().display()),
-        )
-        .current_dir(dir)
-        .args(["compose", "-p", project])
-        .args(args)
-        .output()
-        .expect("docker compose")
-}
-
-/// Takes the project down when the test ends, whatever happened.
-struct Project<'a> {
-    dir: &'a Path,
-    name: String,
-}
-
-impl Drop for Project<'_> {
-    fn drop(&mut self) {
-        let _ = compose(
-            self.dir,
-            &self.name,
-            &["down", "-v", "--remove-orphans", "-t", "1"],
-        );
-    }
-}
-
 #[test]
 fn the_migrated_stack_comes_up_and_answers_its_clients() {
-    let engine = Engine::get();
+    let socket = engine::socket();
+    // The fixture's clients run from the images `.ci/engine` makes (no registry is reachable).
+    let text = std::fs::read_to_string(fixture("engine-up").join("compose.yaml")).unwrap();
+    for image in [engine::TRAEFIK, engine::CLIENT] {
+        assert!(text.contains(&format!("image: {image}")), "{image}");
+    }
     let work = tempfile::tempdir().unwrap();
-    let input = work.path().join("in");
-    std::fs::create_dir(&input).unwrap();
     std::fs::copy(
         fixture("engine-up").join("compose.yaml"),
-        input.join("compose.yaml"),
+        work.path().join("compose.yaml"),
     )
     .unwrap();
     std::fs::write(
-        input.join(".env"),
-        format!("DOCKER_SOCK={}\n", engine.socket().display()),
+        work.path().join(".env"),
+        format!("DOCKER_SOCK={}\n", socket.display()),
     )
     .unwrap();
-    let out = work.path().join("out");
-    // No --socket-gid: the group of the socket the proxy mounts.
+    // Migrated into the project's directory; no --socket-gid: the group of the socket the
+    // proxy mounts.
+    let project = Project::new(Compose::V2);
     common::cli()
         .arg("migrate")
-        .arg(input.join("compose.yaml"))
+        .arg(work.path().join("compose.yaml"))
         .arg("-o")
-        .arg(&out)
+        .arg(project.dir.path())
         .assert()
         .success();
-    use std::os::unix::fs::MetadataExt;
-    let gid = std::fs::metadata(engine.socket()).unwrap().gid();
-    assert!(read(&out, ".env").contains(&format!("PGID_DOCKER_SOCKET={gid}\n")));
-
-    let project = Project {
-        dir: &out,
-        name: engine::unique_name("spgmig").replace('-', ""),
-    };
-    let up = compose(&out, &project.name, &["up", "-d", "--wait"]);
-    assert!(
-        up.status.success(),
-        "compose up: {}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    let out = project.dir.path();
+    assert!(read(out, ".env").contains(&format!("PGID_DOCKER_SOCKET={}\n", engine::socket_gid())));
+    project.run_ok(&["up", "-d"]);
+    project.wait_healthy("socket-proxy", Duration::from_secs(90));
+    let ops = project.container("ops");
     // The client no preset knows (the docker CLI) lists containers through its frontend.
-    let ps = compose(
-        &out,
-        &project.name,
-        &[
-            "exec",
-            "-T",
-            "ops",
-            "docker",
-            "ps",
-            "--format",
-            "{{.Names}}",
-        ],
-    );
-    let listed = String::from_utf8_lossy(&ps.stdout);
+    let start = Instant::now();
+    let listed = loop {
+        let ps = engine::exec(&ops, &["docker", "ps", "--format", "{{.Names}}"]);
+        if ps.status.success() {
+            break String::from_utf8_lossy(&ps.stdout).into_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "docker ps through the proxy: {}",
+            String::from_utf8_lossy(&ps.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert!(
-        ps.status.success() && listed.contains(&format!("{}-traefik-1", project.name)),
-        "{listed}{}",
-        String::from_utf8_lossy(&ps.stderr)
+        listed.contains(&format!("{}-traefik-1", project.name)),
+        "{listed}"
     );
     // Traefik's frontend denies what its preset does not grant.
-    let archive = compose(
-        &out,
-        &project.name,
+    let archive = engine::exec(
+        &ops,
         &[
-            "exec",
-            "-T",
-            "ops",
             "curl",
             "-s",
             "-o",
@@ -373,14 +331,12 @@ fn the_migrated_stack_comes_up_and_answers_its_clients() {
     );
     assert_eq!(String::from_utf8_lossy(&archive.stdout), "403");
     // Traefik's provider reads the daemon through its own frontend.
-    let proxy = format!("{}-socket-proxy-1", project.name);
+    let proxy = project.container("socket-proxy");
     let start = Instant::now();
     loop {
         let logs = engine::docker(&["logs", &proxy]);
         let text = String::from_utf8_lossy(&logs.stdout).into_owned();
-        if text.contains("] traefik GET \"/v1.41/containers/json")
-            && text.contains("rule=allow:GET:/containers/json")
-        {
+        if text.contains("rule=allow:GET:/containers/json") && text.contains("] traefik GET ") {
             assert!(
                 text.contains("] ops GET \"/v1.41/containers/json"),
                 "{text}"
