@@ -350,3 +350,31 @@ fn the_migrated_stack_comes_up_and_answers_its_clients() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+#[test]
+fn a_fork_is_found_by_its_flag_names_even_without_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  dsp:\n    image: registry.example.test/my/fork:1\n    environment:\n      CONTAINERS: 1\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = common::cli()
+        .current_dir(dir.path())
+        .args(["migrate", "compose.yaml", "--socket-gid", "998", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: dsp: no client found"), "{stderr}");
+    let report = read(&out, "MIGRATION.md");
+    assert!(report.contains("## Proxy `dsp`"), "{report}");
+    assert!(
+        report.contains("### Client `env-flags`") && report.contains("no client found"),
+        "{report}"
+    );
+    let cfg = read(&out, "haproxy.cfg");
+    assert!(cfg.contains("frontend env-flags"), "{cfg}");
+}

@@ -2520,7 +2520,17 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
         });
     }
     let catalog = Catalog::builtin();
-    let services = compose.services();
+    let mut services = compose.services();
+    // An image no table knows, mounting the socket, with Tecnativa flag names: a fork.
+    for s in services.iter_mut().filter(|s| s.family.is_none()) {
+        if s.mounts.iter().any(Mount::socket) {
+            let mut ignored = Vec::new();
+            let env = compose.environment(s, &mut ignored);
+            if env.iter().any(|e| tables().switch_flag(&e.key)) {
+                s.family = Some(Family::Unknown);
+            }
+        }
+    }
     let mut proxies = Vec::new();
     for s in services
         .iter()
