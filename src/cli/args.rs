@@ -320,18 +320,16 @@ pub struct LearnArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Compose files, merged in order as `docker compose -f A -f B` does.
+    /// Compose files, each migrated on its own (with the .env beside it) into the same
+    /// directory, under its own file name.
     #[arg(required = true, value_name = "COMPOSE")]
     pub files: Vec<PathBuf>,
-    /// The directory to write compose.yaml, haproxy.cfg, .env and MIGRATION.md into (created if
-    /// missing; files in it are replaced).
+    /// The directory to write the migrated compose file, haproxy.cfg, presets/ (clients no
+    /// preset knows), .env and MIGRATION.md into (created if missing; files in it are replaced).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
-    /// The .env file Compose would read [default: .env beside the first compose file].
-    #[arg(long, value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the socket's group,
-    /// found as `env` does].
+    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of the
+    /// socket the proxy mounts, else of the socket `env` finds].
     #[arg(long, value_name = "GID")]
     pub socket_gid: Option<u32>,
 }

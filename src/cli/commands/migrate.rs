@@ -38,10 +38,8 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     let mut outputs = Vec::new();
     for path in &args.files {
         let text = input::read_text(path, "the compose file", "")?;
-        let env_path = args
-            .env_file
-            .clone()
-            .unwrap_or_else(|| path.parent().unwrap_or(Path::new("")).join(".env"));
+        // The .env Compose reads for interpolation: beside the compose file.
+        let env_path = path.parent().unwrap_or(Path::new("")).join(".env");
         let env_text = match input::read_text(&env_path, "the .env file", "") {
             Ok(t) => Some(t),
             Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
