@@ -381,3 +381,56 @@ fn audit_forwards_and_logs_would_deny() {
         text(&out)
     );
 }
+
+/// learn without a request line, an unknown --client, several clients on stdout, and an output
+/// that is its own log: each a clear error, nothing written.
+#[test]
+fn learn_errors_name_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("proxy.log");
+    let lines = "127.0.0.1:1 [30/Nov/2026:08:00:00.000] a GET \"/v1.41/version\" 200 1 1 rule=learn:GET:/version\n\
+                 127.0.0.1:2 [30/Nov/2026:08:00:01.000] b GET \"/v1.41/containers//json\" 400 1 1 rule=refuse:non-canonical-path\n\
+                 127.0.0.1:3 [30/Nov/2026:08:00:02.000] b GET \"/v1.41/info\" 200 1 1 rule=learn:GET:/info\n";
+    std::fs::write(&log, lines).unwrap();
+    let run = |args: &[&str]| {
+        let o = common::cli().arg("learn").args(args).output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let path = common::path_arg(&log);
+    let (code, err) = run(&[path]);
+    assert_eq!(code, Some(64));
+    assert!(
+        err.contains("2 clients in the log (a, b)") && err.contains("-o DIR"),
+        "{err}"
+    );
+    let (code, err) = run(&[path, "--client", "c"]);
+    assert_eq!(code, Some(64));
+    assert!(err.contains("the clients seen are: a, b"), "{err}");
+    let (code, err) = run(&[path, "--client", "b", "-o", path]);
+    assert_eq!(code, Some(64));
+    assert!(err.contains("would destroy the input"), "{err}");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), lines);
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "[NOTICE] started\n").unwrap();
+    let (code, err) = run(&[common::path_arg(&empty)]);
+    assert_eq!(code, Some(64));
+    assert!(
+        err.contains("no request line") && err.contains("1 line(s) read"),
+        "{err}"
+    );
+    // One client on stdout; the refused request is noted, not granted.
+    let o = common::cli()
+        .args(["learn", path, "--client", "b"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let yaml = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        yaml.contains("route: \"GET /info\"") && !yaml.contains("/json"),
+        "{yaml}"
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refuse:non-canonical-path"));
+}

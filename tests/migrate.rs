@@ -378,3 +378,21 @@ fn a_fork_is_found_by_its_flag_names_even_without_clients() {
     let cfg = read(&out, "haproxy.cfg");
     assert!(cfg.contains("frontend env-flags"), "{cfg}");
 }
+
+#[test]
+fn the_output_never_replaces_the_compose_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("compose.yaml");
+    let text = read(&fixture("tecnativa-traefik"), "compose.yaml");
+    std::fs::write(&path, &text).unwrap();
+    let o = common::cli()
+        .args(["migrate", "--socket-gid", "998", "-o"])
+        .arg(dir.path())
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("would destroy the input"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(common::dir_entries(dir.path()), ["compose.yaml"]);
+}

@@ -40,6 +40,11 @@ fn report_unroutable(name: &str, traffic: &ClientTraffic) {
 }
 
 pub fn run(args: LearnArgs) -> Result<ExitCode> {
+    if let Some(out) = &args.output {
+        let logs: Vec<(&'static str, &Path)> =
+            args.logs.iter().map(|p| ("LOG", p.as_path())).collect();
+        output::refuse_output_that_is_input(("--output", out), &logs)?;
+    }
     let catalog = Catalog::builtin();
     let mut traffic = Traffic::default();
     let mut sources = Vec::new();

@@ -33,6 +33,18 @@ fn socket_gid(args: &MigrateArgs, path: &Path, text: &str) -> Result<u32> {
 }
 
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
+    // Never over the compose files being migrated (each is written under its own name; the
+    // .env beside them may be updated: it only gains PGID_DOCKER_SOCKET, as `env` does).
+    let inputs: Vec<(&'static str, &Path)> = args
+        .files
+        .iter()
+        .map(|p| ("COMPOSE", p.as_path()))
+        .collect();
+    for path in &args.files {
+        if let Some(name) = path.file_name() {
+            output::refuse_output_that_is_input(("--output", &args.output.join(name)), &inputs)?;
+        }
+    }
     let catalog = Catalog::builtin();
     let mut written: BTreeSet<PathBuf> = BTreeSet::new();
     let mut outputs = Vec::new();
