@@ -433,6 +433,7 @@ impl Policy {
             }
             notices.extend(dangerous_notice(catalog, client));
             notices.extend(upgrade_body_notice(catalog, client));
+            notices.extend(create_without_attach_notice(catalog, client));
         }
         Ok(Policy {
             clients,
@@ -484,6 +485,28 @@ fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notic
             "{}: {} upgrade(s) with a request body; HAProxy 2.6 drops such upgrades (haproxy/haproxy#2684), so `docker exec` fails behind it: run HAProxy 3.0 or 3.2 (passes on 3.0.11 and 3.2.26, fails on 2.6.12)",
             client.name,
             routes.join(", ")
+        ))
+    })
+}
+
+/// A warning for a client that may create containers but not attach to them: `docker run`
+/// without `-d` creates, then attaches before it starts. The attach is refused, and the docker
+/// CLI prints only the status of a refused upgrade ("unable to upgrade to tcp, received 403"),
+/// never the proxy's message, and leaves the container in state Created.
+fn create_without_attach_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    use crate::catalog::Method;
+    let granted = |template: &str| {
+        catalog.find(Method::Post, template).is_some_and(|r| {
+            client
+                .grants
+                .iter()
+                .any(|g| catalog.get(g.route).key() == r.key())
+        })
+    };
+    (granted("/containers/create") && !granted("/containers/{name}/attach")).then(|| {
+        Notice::warning(format!(
+            "{}: may create containers but not attach to them: `docker run` without -d creates the container, is refused the attach (the docker CLI then prints only `unable to upgrade to tcp, received 403`, not the proxy's message) and leaves it Created; use `docker run -d`, or grant POST /containers/{{name}}/attach",
+            client.name
         ))
     })
 }

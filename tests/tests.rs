@@ -10,6 +10,7 @@ mod compose;
 mod dotenv;
 mod e2e_clients;
 mod e2e_compose;
+mod e2e_traefik;
 mod env;
 mod exit_codes;
 mod gid_mechanism;
