@@ -306,6 +306,14 @@ fn learn_and_audit_configs_pass_haproxy_check() {
             .arg(&path)
             .assert()
             .success();
+        let lint = common::cli().arg("lint").arg(&path).output().unwrap();
+        let findings = String::from_utf8_lossy(&lint.stdout);
+        for frontend in ["newclient` is learning", "homepage` is report-only"] {
+            assert!(
+                findings.contains(&format!("warning[SPG106]: frontend `{frontend}")),
+                "{frontend}: {findings}"
+            );
+        }
         let out = haproxy.check(&work.inner("observe.cfg"));
         assert!(
             out.status.success(),
