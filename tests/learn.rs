@@ -132,7 +132,14 @@ fn render(args: &[&str], port: u16, health: u16, socket: &Path, out: &Path) {
     let mut c = common::cli();
     c.arg("render")
         .args(args)
-        .args(["--listen", "127.0.0.1", "--port", &port.to_string()])
+        // Several clients on TCP ports (isolation, one socket each, is the default).
+        .args([
+            "--tcp",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
         .args(["--health", &format!("127.0.0.1:{health}")])
         .arg("--socket")
         .arg(socket)
