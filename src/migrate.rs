@@ -112,28 +112,6 @@ fn preset_for(catalog: &Catalog, client: &FoundClient) -> Option<String> {
     candidates.first().map(|n| n.to_string())
 }
 
-/// A client name safe as a preset name and frontend: `[a-z0-9][a-z0-9_-]*`.
-fn safe_name(service: &str) -> String {
-    let mut s: String = service
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        s.insert(0, 'c');
-    }
-    if s.starts_with("spg_") {
-        s.insert(0, 'c');
-    }
-    s
-}
-
 fn key(k: &str) -> Value {
     Value::String(k.to_string())
 }
@@ -418,7 +396,10 @@ pub fn migrate(
         let config_name = if proxies.len() == 1 {
             "haproxy.cfg".to_string()
         } else {
-            format!("haproxy-{}.cfg", safe_name(&proxy.service))
+            format!(
+                "haproxy-{}.cfg",
+                crate::policy::client_name_from(&proxy.service)
+            )
         };
         let mine: Vec<&FoundClient> = clients
             .iter()
@@ -430,7 +411,7 @@ pub fn migrate(
             let plan = match preset_for(catalog, c) {
                 Some(p) if !taken.contains(&p) => Plan::Preset(p),
                 _ => {
-                    let mut name = safe_name(&c.service);
+                    let mut name = crate::policy::client_name_from(&c.service);
                     while taken.contains(&name) {
                         name.push_str("-2");
                     }
