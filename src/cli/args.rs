@@ -337,10 +337,14 @@ pub struct MigrateArgs {
     /// preset knows), .env and MIGRATION.md into (created if missing; files in it are replaced).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
-    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of the
-    /// socket the proxy mounts, else of the socket `env` finds].
+    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of
+    /// --socket, else of the socket the proxy mounts, else of the socket `env` finds].
     #[arg(long, value_name = "GID")]
     pub socket_gid: Option<u32>,
+    /// The Docker socket on this machine whose group goes into PGID_DOCKER_SOCKET (when the
+    /// socket the proxy mounts is not on this machine or not at that path).
+    #[arg(long, value_name = "PATH", conflicts_with = "socket_gid")]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
