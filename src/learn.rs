@@ -24,8 +24,6 @@ use crate::preset::{GrantText, Preset};
 pub struct LogRecord {
     /// The frontend: the client's name.
     pub client: String,
-    /// `address:port` of the connection.
-    pub source: String,
     /// The request time as logged (`%tr`).
     pub time: String,
     pub method: String,
@@ -96,7 +94,6 @@ pub fn container_of_service(container: &str, service: &str) -> bool {
 #[derive(serde::Deserialize)]
 struct JsonLine {
     time: String,
-    client: String,
     frontend: String,
     method: String,
     uri: String,
@@ -115,7 +112,6 @@ pub fn parse_line(line: &str) -> Option<LogRecord> {
         if let Some(Ok(j)) = stream.next() {
             return Some(LogRecord {
                 client: j.frontend,
-                source: j.client,
                 time: j.time,
                 method: j.method,
                 uri: j.uri,
@@ -127,7 +123,6 @@ pub fn parse_line(line: &str) -> Option<LogRecord> {
     }
     let c = text_line().captures(line)?;
     Some(LogRecord {
-        source: c[1].to_string(),
         time: c[2].to_string(),
         client: c[3].to_string(),
         method: c[4].to_string(),
@@ -499,7 +494,6 @@ mod tests {
         let c = Catalog::builtin();
         let rec = |rule: &str, method: &str, uri: &str| LogRecord {
             client: "x".into(),
-            source: "s".into(),
             time: "t".into(),
             method: method.into(),
             uri: uri.into(),
