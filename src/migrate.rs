@@ -990,3 +990,22 @@ fn proxy_report(
     }
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_emitter_keeps_every_value() {
+        let text = "a:\n  b: \"yes\"\n  c: [\"22:22\", 1, true, null, {d: \"on\", e: []}]\n  f: {}\n  \"g h\": [[x, y]]\n  'on': 1\n  i:\n";
+        let v: Value = serde_norway::from_str(text).unwrap();
+        let out = emit(&v);
+        let back: Value = serde_norway::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+        assert_eq!(back, v, "{out}");
+        assert!(
+            out.contains("b: \"yes\"") && out.contains("- \"22:22\""),
+            "{out}"
+        );
+        assert!(out.contains("\"on\": 1"), "{out}");
+    }
+}

@@ -326,3 +326,26 @@ pub fn parse_route_spec(catalog: &Catalog, spec: &str) -> Result<RouteId> {
         .map(|r| r.id)
         .ok_or_else(unknown)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings_read_back_unchanged() {
+        for s in [
+            "plain",
+            "a \"quote\" and a \\ backslash",
+            "del \u{7f}, nel \u{85}, csi \u{9b}, nul \u{0}, bom \u{feff}, \u{fffe}",
+            "tab\tnewline\ncr\r",
+            "ünïcödé and 😀",
+            "yes",
+            "22:22",
+        ] {
+            let q = quoted(s);
+            let back: String = serde_norway::from_str(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!(back, s, "{q}");
+            assert!(!q.contains('\u{7f}') && !q.contains('\u{85}'), "{q}");
+        }
+    }
+}
