@@ -216,6 +216,9 @@ fn merge_client(service: &mut Mapping, generated: &Mapping, socket_mounts: &[usi
             index += 1;
             !socket_mounts.contains(&(index - 1))
         });
+        if volumes.is_empty() {
+            service.remove("volumes");
+        }
     }
     let network_mode = service.contains_key("network_mode");
     for (k, gen) in generated {
@@ -994,6 +997,20 @@ fn proxy_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropped_socket_mounts_leave_no_empty_list() {
+        let mut service: Mapping = serde_norway::from_str(
+            "volumes: [\"${S:-/var/run/docker.sock}:/var/run/docker.sock\", \"./d:/d\"]\nnetwork_mode: host\n",
+        )
+        .unwrap();
+        let generated: Mapping = serde_norway::from_str("networks: [sockproxy]\n").unwrap();
+        merge_client(&mut service, &generated, &[0]);
+        assert_eq!(service["volumes"], Value::Sequence(vec![key("./d:/d")]));
+        assert!(!service.contains_key("networks"), "{service:?}");
+        merge_client(&mut service, &Mapping::new(), &[0]);
+        assert!(!service.contains_key("volumes"), "{service:?}");
+    }
 
     #[test]
     fn the_emitter_keeps_every_value() {
