@@ -172,6 +172,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// The inputs were read but hold nothing the command can use (a log without a request
+    /// line): a data error, not a command-line one.
+    #[error("{0}")]
+    Unusable(String),
+
     #[error("cannot verify {target}: {reason}; check that the proxy runs and listens there")]
     Unreachable { target: String, reason: String },
 
@@ -241,7 +246,7 @@ impl Error {
                     ExitCode::Usage
                 }
             }
-            Error::Malformed { .. } => ExitCode::DataErr,
+            Error::Malformed { .. } | Error::Unusable(_) => ExitCode::DataErr,
             Error::Read { .. } | Error::NoSocket { .. } => ExitCode::NoInput,
             Error::NotASocket { .. } => ExitCode::DataErr,
             Error::SocketPermission { .. } => ExitCode::NoPerm,

@@ -1,10 +1,13 @@
 //! Learning a client's preset from the proxy's request log (`render --learn`, then `learn`).
 //!
 //! The log lines are the ones every rendered config writes, text or JSON, possibly wrapped by
-//! `docker logs -t` or `docker compose logs` (a prefix before the line is skipped). Each line
-//! is mapped to the catalog route the daemon dispatches it to: from the rule token the proxy
-//! logged (`learn:`, `allow:`, `would-deny:`, `deny:shadowed-by:`), else from the method and
-//! the path, decoded and version-stripped as the proxy does.
+//! `docker logs -t` or `docker compose logs`: only those two prefixes are skipped, so a record
+//! quoted inside another service's line is never read. Frontend names are checked with the
+//! one client-name rule ([`crate::policy::check_client_name`]) before they name a file. Each
+//! line is mapped to the catalog route the daemon dispatches it to: from the rule token the
+//! proxy logged (`learn:`, `allow:`, `would-deny:`, `deny:shadowed-by:`), else with the
+//! daemon's own routing ([`crate::haproxy::daemon::route`]). Requests the proxy denied are
+//! kept apart from the ones it let through.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -12,7 +15,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Method, RouteId};
+use crate::catalog::{Catalog, RouteId};
+use crate::haproxy::daemon::{self, Daemon};
 use crate::preset::{GrantText, Preset};
 
 /// One request, as the proxy logged it.
@@ -20,8 +24,6 @@ use crate::preset::{GrantText, Preset};
 pub struct LogRecord {
     /// The frontend: the client's name.
     pub client: String,
-    /// `address:port` of the connection.
-    pub source: String,
     /// The request time as logged (`%tr`).
     pub time: String,
     pub method: String,
@@ -35,18 +37,63 @@ pub struct LogRecord {
 fn text_line() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        // %ci:%cp [%tr] %ft %HM %{+Q}HU %ST %B %Ta rule=%[var(txn.spg_rule)]
+        // %ci:%cp [%tr] %ft %HM %{+Q}HU %ST %B %Ta rule=%[var(txn.spg_rule)], from the start of
+        // the line (after a docker prefix): an application's own log line that quotes one of
+        // ours in the middle is not a request of the proxy.
         Regex::new(
-            r#"(\S+) \[([^\]]+)\] (\S+) (\S+) "((?:[^"\\]|\\.)*)" (-?\d+) (-?\d+) (-?\d+) rule=(\S*)\s*$"#,
+            r#"^(\S+) \[([^\]]+)\] (\S+) (\S+) "((?:[^"\\]|\\.)*)" (-?\d+) (-?\d+) (-?\d+) rule=(\S*)\s*$"#,
         )
         .expect("valid regex")
     })
 }
 
+fn compose_prefix() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // `docker compose logs`: `NAME-1  | ` (Compose v2) or `project_name_1  | ` (1.29).
+    RE.get_or_init(|| Regex::new(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)\s*\| ").expect("valid regex"))
+}
+
+fn timestamp_prefix() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    // `docker logs -t` / `docker compose logs -t`: an RFC 3339 time and a space.
+    RE.get_or_init(|| {
+        Regex::new(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d) ")
+            .expect("valid regex")
+    })
+}
+
+/// A line without the prefixes `docker logs -t` and `docker compose logs` put before it: (the
+/// compose container name, if any, and the rest). Nothing else is skipped.
+pub fn strip_docker_prefix(line: &str) -> (Option<&str>, &str) {
+    let mut rest = line;
+    let mut container = None;
+    if let Some(c) = compose_prefix().captures(rest) {
+        container = c.get(1).map(|m| m.as_str());
+        rest = &rest[c.get(0).map_or(0, |m| m.end())..];
+    }
+    if let Some(m) = timestamp_prefix().find(rest) {
+        rest = &rest[m.end()..];
+    }
+    (container, rest)
+}
+
+/// Whether a `docker compose logs` container name (`proxy-1`, `stack-proxy-1`,
+/// `stack_proxy_1`) is one of service `service`'s containers.
+pub fn container_of_service(container: &str, service: &str) -> bool {
+    let Some(i) = container.rfind(['-', '_']) else {
+        return false;
+    };
+    let (head, number) = (&container[..i], &container[i + 1..]);
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && (head == service
+            || head.ends_with(&format!("-{service}"))
+            || head.ends_with(&format!("_{service}")))
+}
+
 #[derive(serde::Deserialize)]
 struct JsonLine {
     time: String,
-    client: String,
     frontend: String,
     method: String,
     uri: String,
@@ -56,14 +103,15 @@ struct JsonLine {
 }
 
 /// Reads one log line in either format; `None` for lines that are not request lines (HAProxy's
-/// start-up messages, other services' lines in `docker compose logs`).
+/// start-up messages, other services' lines in `docker compose logs`). A record is read only at
+/// the start of the line or right after a docker prefix ([`strip_docker_prefix`]).
 pub fn parse_line(line: &str) -> Option<LogRecord> {
-    if let Some(start) = line.find("{\"time\":") {
-        let mut stream = serde_json::Deserializer::from_str(&line[start..]).into_iter::<JsonLine>();
+    let (_, line) = strip_docker_prefix(line);
+    if line.starts_with('{') {
+        let mut stream = serde_json::Deserializer::from_str(line).into_iter::<JsonLine>();
         if let Some(Ok(j)) = stream.next() {
             return Some(LogRecord {
                 client: j.frontend,
-                source: j.client,
                 time: j.time,
                 method: j.method,
                 uri: j.uri,
@@ -71,10 +119,10 @@ pub fn parse_line(line: &str) -> Option<LogRecord> {
                 rule: j.rule,
             });
         }
+        return None;
     }
     let c = text_line().captures(line)?;
     Some(LogRecord {
-        source: c[1].to_string(),
         time: c[2].to_string(),
         client: c[3].to_string(),
         method: c[4].to_string(),
@@ -87,84 +135,63 @@ pub fn parse_line(line: &str) -> Option<LogRecord> {
 /// What a logged request means for the client's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The route the daemon runs for it.
-    Route(RouteId),
-    /// The proxy refuses it whatever the policy (`refuse:...`, h2c, gRPC): no grant helps.
+    /// The route the daemon runs for it; `denied` when the proxy answered it 403 itself.
+    Route { id: RouteId, denied: bool },
+    /// The proxy refuses it whatever the policy (`refuse:...`, h2c, gRPC, HAProxy's own 400 for
+    /// a request it cannot parse): no grant helps.
     Refused(String),
     /// A canonical request that matches no route of the catalog (the daemon answers 404).
     NoRoute,
 }
 
-/// The prefixes of rule tokens that name the route the daemon runs.
+/// The prefixes of rule tokens that name the route the daemon runs (`deny:shadowed-by:` was
+/// denied by the proxy).
 const ROUTE_PREFIXES: &[&str] = &["allow:", "learn:", "would-deny:", "deny:shadowed-by:"];
 
-/// Maps a request to its route.
+/// Whether the proxy denied the request itself (a `deny:` rule token, or a 403 it logged
+/// without a token).
+fn denied(record: &LogRecord) -> bool {
+    record.rule.starts_with("deny:")
+        || ((record.rule.is_empty() || record.rule == "-") && record.status == Some(403))
+}
+
+/// Maps a request to its route, with the daemon's own routing ([`daemon::route`]).
 pub fn outcome(catalog: &Catalog, record: &LogRecord) -> Outcome {
-    if let Some(token) = ROUTE_PREFIXES
-        .iter()
-        .find_map(|p| record.rule.strip_prefix(p))
-    {
-        if let Some(route) = catalog.routes().iter().find(|r| r.token() == token) {
-            return Outcome::Route(route.id);
-        }
+    if record.method == "<BADREQ>" || record.uri == "<BADREQ>" {
+        return Outcome::Refused(
+            "bad-request (HAProxy answered 400: not a valid HTTP request)".into(),
+        );
     }
     if record.rule.starts_with("refuse:") || record.rule == "deny:h2c" || record.rule == "deny:grpc"
     {
         return Outcome::Refused(record.rule.clone());
     }
-    let Some(method) = Method::parse(&record.method) else {
-        return Outcome::NoRoute;
-    };
-    let path = record.uri.split('?').next().unwrap_or("");
-    let Some(decoded) = url_decode(path) else {
-        return Outcome::Refused("refuse:invalid-escape".into());
-    };
-    if decoded.contains('%') {
+    let denied = denied(record);
+    if let Some(token) = ROUTE_PREFIXES
+        .iter()
+        .find_map(|p| record.rule.strip_prefix(p))
+    {
+        if let Some(route) = catalog.routes().iter().find(|r| r.token() == token) {
+            return Outcome::Route {
+                id: route.id,
+                denied,
+            };
+        }
+    }
+    let path = record.uri.split(['?', '#']).next().unwrap_or("");
+    // The proxy's own refusals before the daemon sees the request.
+    if path.to_ascii_lowercase().contains("%25") {
         return Outcome::Refused("refuse:double-encoding".into());
     }
-    if decoded.contains("//") || decoded.contains("/./") || decoded.contains("/../") {
-        return Outcome::Refused("refuse:non-canonical-path".into());
+    match daemon::route(catalog, &record.method, &record.uri) {
+        Daemon::Handler(route) => Outcome::Route {
+            id: route.id,
+            denied,
+        },
+        Daemon::BadRequest => Outcome::Refused("refuse:invalid-escape".into()),
+        Daemon::Redirect => Outcome::Refused("refuse:non-canonical-path".into()),
+        Daemon::NotFound => Outcome::NoRoute,
     }
-    let stripped = strip_version(&decoded);
-    match catalog.dispatch(method, stripped) {
-        Some(route) => Outcome::Route(route.id),
-        None => Outcome::NoRoute,
-    }
-}
-
-/// `/v1.41/containers/json` -> `/containers/json`, as the proxy's `regsub(^/v[0-9.]+/,/)`.
-fn strip_version(path: &str) -> &str {
-    if let Some(rest) = path.strip_prefix("/v") {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if end > 0 && rest[end..].starts_with('/') {
-            return &rest[end..];
-        }
-    }
-    path
-}
-
-/// One percent-decoding of a path (two hex digits per escape, as HAProxy's `url_dec`).
-fn url_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return None;
-            }
-            let text = std::str::from_utf8(hex).ok()?;
-            out.push(u8::from_str_radix(text, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// What was seen of one route.
@@ -181,11 +208,48 @@ pub struct Seen {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClientTraffic {
     pub requests: usize,
+    /// Routes of requests the proxy let through (allowed, learned, or would-deny in audit).
     pub routes: BTreeMap<RouteId, Seen>,
+    /// Routes of requests the proxy denied (403): not grants unless asked for.
+    pub denied: BTreeMap<RouteId, Seen>,
     /// Requests the proxy refuses whatever the policy, by reason, with one example URI.
     pub refused: BTreeMap<String, (usize, String)>,
     /// Requests that match no route, by `METHOD path`.
     pub no_route: BTreeMap<String, usize>,
+}
+
+impl ClientTraffic {
+    /// The denied routes become routes too (`learn --include-denied`).
+    pub fn include_denied(&mut self) {
+        for (id, seen) in std::mem::take(&mut self.denied) {
+            match self.routes.get_mut(&id) {
+                Some(s) => {
+                    s.count += seen.count;
+                    s.last = seen.last;
+                }
+                None => {
+                    self.routes.insert(id, seen);
+                }
+            }
+        }
+    }
+
+    /// Requests of the routes the proxy let through.
+    pub fn allowed_requests(&self) -> usize {
+        self.routes.values().map(|s| s.count).sum()
+    }
+
+    /// Requests the proxy denied.
+    pub fn denied_requests(&self) -> usize {
+        self.denied.values().map(|s| s.count).sum()
+    }
+}
+
+/// Which lines of the log to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only the lines `docker compose logs` prints for this service's containers.
+    pub service: Option<String>,
 }
 
 /// The log of several clients.
@@ -195,17 +259,35 @@ pub struct Traffic {
     /// Lines read, and lines that were request lines.
     pub lines: usize,
     pub request_lines: usize,
+    /// What was skipped and why (`file:line: ...`), for the caller to show.
+    pub notes: Vec<String>,
 }
 
 impl Traffic {
-    /// Adds the request lines of `text`.
-    pub fn add(&mut self, catalog: &Catalog, text: &str) {
-        for line in text.lines() {
+    /// Adds the request lines of `text`, read from `source` (named in notes as `source:LINE`).
+    pub fn add(&mut self, catalog: &Catalog, source: &str, text: &str, filter: &Filter) {
+        for (index, line) in text.lines().enumerate() {
             self.lines += 1;
-            if let Some(record) = parse_line(line) {
-                self.request_lines += 1;
-                self.record(catalog, &record);
+            if let Some(service) = &filter.service {
+                let (container, _) = strip_docker_prefix(line);
+                if !container.is_some_and(|c| container_of_service(c, service)) {
+                    continue;
+                }
             }
+            let Some(record) = parse_line(line) else {
+                continue;
+            };
+            if let Err(e) = crate::policy::check_client_name(&record.client) {
+                let name: String = record.client.chars().take(80).collect();
+                self.notes.push(format!(
+                    "{source}:{}: request of frontend {name:?} skipped: {}",
+                    index + 1,
+                    e.to_string().replace(&format!("`{}` ", record.client), "")
+                ));
+                continue;
+            }
+            self.request_lines += 1;
+            self.record(catalog, &record);
         }
     }
 
@@ -214,9 +296,13 @@ impl Traffic {
         client.requests += 1;
         let example: String = record.uri.chars().take(200).collect();
         match outcome(catalog, record) {
-            Outcome::Route(id) => {
-                client
-                    .routes
+            Outcome::Route { id, denied } => {
+                let routes = if denied {
+                    &mut client.denied
+                } else {
+                    &mut client.routes
+                };
+                routes
                     .entry(id)
                     .and_modify(|s| {
                         s.count += 1;
@@ -251,6 +337,8 @@ pub struct LearnedPreset {
     pub yaml: String,
     /// The granted routes that can take over the host or read its files, as readable names.
     pub dangerous: Vec<String>,
+    /// The granted routes that delete state, as readable names.
+    pub destructive: Vec<String>,
 }
 
 /// The reason of a learned grant: what was seen.
@@ -299,6 +387,11 @@ pub fn preset_for(
         .filter(|g| g.route.traits.dangerous)
         .map(|g| g.route.display())
         .collect();
+    let destructive = grants
+        .iter()
+        .filter(|g| g.route.traits.destructive)
+        .map(|g| g.route.display())
+        .collect();
     let y = crate::preset::to_yaml(
         &header,
         name,
@@ -315,6 +408,7 @@ pub fn preset_for(
         name: name.to_string(),
         yaml: y,
         dangerous,
+        destructive,
     })
 }
 
@@ -347,6 +441,7 @@ pub fn compare(preset: &Preset, traffic: &ClientTraffic) -> Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Method;
 
     #[test]
     fn lines_in_both_formats_and_wrapped() {
@@ -356,9 +451,42 @@ mod tests {
         assert_eq!(r.uri, "/v1.41/containers/abc/json?size=1");
         let wrapped = format!("2026-11-30T08:00:01.123456789Z {text}");
         assert_eq!(parse_line(&wrapped).unwrap(), r);
-        let json = r#"proxy-1  | {"time":"30/Nov/2026:08:00:01.123","client":"127.0.0.1:5555","frontend":"cli","method":"GET","uri":"/v1.41/containers/abc/json?size=1","status":200,"bytes":1234,"ms":3,"rule":"learn:GET:/containers/**/json"}"#;
+        let json = r#"{"time":"30/Nov/2026:08:00:01.123","client":"127.0.0.1:5555","frontend":"cli","method":"GET","uri":"/v1.41/containers/abc/json?size=1","status":200,"bytes":1234,"ms":3,"rule":"learn:GET:/containers/**/json"}"#;
         assert_eq!(parse_line(json).unwrap(), r);
+        assert_eq!(parse_line(&format!("proxy-1  | {json}")).unwrap(), r);
+        assert_eq!(
+            parse_line(&format!(
+                "stack_proxy_1  | 2026-11-30T08:00:01.123+01:00 {json}"
+            ))
+            .unwrap(),
+            r
+        );
         assert_eq!(parse_line("[NOTICE]   (1) : New worker (8) forked"), None);
+    }
+
+    #[test]
+    fn a_record_inside_another_line_is_not_read() {
+        // An application that logs what a user sent: the record is not at the line's start.
+        let json = r#"{"time":"t","client":"c","frontend":"evil","method":"POST","uri":"/containers/create","status":201,"rule":"learn:POST:/containers/create"}"#;
+        let text = r#"127.0.0.1:1 [t] evil POST "/containers/create" 201 1 1 rule=-"#;
+        for line in [
+            format!("app-1  | user said: {json}"),
+            format!("app-1  | GET /search?q= {text}"),
+            format!("2026-11-30T08:00:01Z hello {json}"),
+            format!(" {json}"),
+        ] {
+            assert_eq!(parse_line(&line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn containers_of_a_service() {
+        for c in ["proxy-1", "proxy-12", "stack-proxy-1", "stack_proxy_1"] {
+            assert!(container_of_service(c, "proxy"), "{c}");
+        }
+        for c in ["proxy", "app-1", "myproxy-1", "proxy-x", "proxy-2-app-1"] {
+            assert!(!container_of_service(c, "proxy"), "{c}");
+        }
     }
 
     #[test]
@@ -366,7 +494,6 @@ mod tests {
         let c = Catalog::builtin();
         let rec = |rule: &str, method: &str, uri: &str| LogRecord {
             client: "x".into(),
-            source: "s".into(),
             time: "t".into(),
             method: method.into(),
             uri: uri.into(),
@@ -375,9 +502,10 @@ mod tests {
         };
         let inspect = c.find(Method::Get, "/containers/{id}/json").unwrap().id;
         let archive = c.find(Method::Get, "/containers/{id}/archive").unwrap().id;
+        let route = |id, denied| Outcome::Route { id, denied };
         assert_eq!(
             outcome(c, &rec("learn:GET:/containers/**/json", "GET", "/x")),
-            Outcome::Route(inspect)
+            route(inspect, false)
         );
         assert_eq!(
             outcome(
@@ -388,20 +516,45 @@ mod tests {
                     "/v1.41/containers/a/archive?path=/"
                 )
             ),
-            Outcome::Route(archive)
+            route(archive, true)
         );
+        let mut forbidden = rec("-", "GET", "/v1.41/containers/a/archive");
+        forbidden.status = Some(403);
+        assert_eq!(outcome(c, &forbidden), route(archive, true));
         assert_eq!(
             outcome(c, &rec("-", "GET", "/v1.41/%63ontainers/a/json")),
-            Outcome::Route(inspect)
+            route(inspect, false)
         );
         assert!(matches!(
             outcome(c, &rec("refuse:double-encoding", "GET", "/%2563")),
             Outcome::Refused(_)
         ));
         assert!(matches!(
+            outcome(c, &rec("-", "GET", "/v1.41/%2563ontainers/a/json")),
+            Outcome::Refused(r) if r == "refuse:double-encoding"
+        ));
+        assert!(matches!(
             outcome(c, &rec("-", "GET", "/containers//json")),
             Outcome::Refused(_)
         ));
+        assert!(matches!(
+            outcome(c, &rec("-", "<BADREQ>", "<BADREQ>")),
+            Outcome::Refused(r) if r.starts_with("bad-request")
+        ));
         assert_eq!(outcome(c, &rec("-", "GET", "/nope")), Outcome::NoRoute);
+    }
+
+    #[test]
+    fn bad_frontend_names_are_skipped_with_their_line() {
+        let c = Catalog::builtin();
+        let mut t = Traffic::default();
+        let log = "127.0.0.1:1 [t] ok GET \"/version\" 200 1 1 rule=learn:GET:/version\n\
+                   {\"time\":\"t\",\"client\":\"c\",\"frontend\":\"../pwned\",\"method\":\"GET\",\"uri\":\"/version\",\"status\":200,\"rule\":\"learn:GET:/version\"}\n\
+                   {\"time\":\"t\",\"client\":\"c\",\"frontend\":\"/etc/cron.d/x\",\"method\":\"GET\",\"uri\":\"/version\",\"status\":200,\"rule\":\"learn:GET:/version\"}\n";
+        t.add(c, "p.log", log, &Filter::default());
+        assert_eq!(t.clients.keys().collect::<Vec<_>>(), ["ok"]);
+        assert_eq!(t.notes.len(), 2, "{:?}", t.notes);
+        assert!(t.notes[0].starts_with("p.log:2: "), "{}", t.notes[0]);
+        assert!(t.notes[1].starts_with("p.log:3: "), "{}", t.notes[1]);
     }
 }

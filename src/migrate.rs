@@ -71,20 +71,28 @@ fn image_name(image: &str) -> String {
     name
 }
 
+/// The built-in presets that name an image in their `compose:` hint: (preset, image name),
+/// read once per run.
+fn image_presets(catalog: &Catalog) -> Vec<(&'static str, String)> {
+    preset::builtin_names()
+        .filter_map(|name| {
+            let hint = preset::load_builtin(catalog, name).ok()?.compose?;
+            Some((name, image_name(&hint.image)))
+        })
+        .collect()
+}
+
 /// The built-in preset for a client's image (the images the presets' `compose:` hints name),
 /// refined by how the client is configured (Traefik's swarm provider, Dozzle's actions).
-fn preset_for(catalog: &Catalog, client: &FoundClient) -> Option<String> {
+fn preset_for(table: &[(&'static str, String)], client: &FoundClient) -> Option<String> {
     let wanted = image_name(&client.image);
     if wanted.is_empty() {
         return None;
     }
-    let mut candidates: Vec<&str> = preset::builtin_names()
-        .filter(|name| {
-            preset::load_builtin(catalog, name)
-                .ok()
-                .and_then(|p| p.compose)
-                .is_some_and(|hint| image_name(&hint.image) == wanted)
-        })
+    let mut candidates: Vec<&str> = table
+        .iter()
+        .filter(|(_, image)| *image == wanted)
+        .map(|(name, _)| *name)
         .collect();
     candidates.sort_by_key(|n| (n.len(), *n));
     let says = |needle: &str| {
@@ -112,28 +120,6 @@ fn preset_for(catalog: &Catalog, client: &FoundClient) -> Option<String> {
     candidates.first().map(|n| n.to_string())
 }
 
-/// A client name safe as a preset name and frontend: `[a-z0-9][a-z0-9_-]*`.
-fn safe_name(service: &str) -> String {
-    let mut s: String = service
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        s.insert(0, 'c');
-    }
-    if s.starts_with("spg_") {
-        s.insert(0, 'c');
-    }
-    s
-}
-
 fn key(k: &str) -> Value {
     Value::String(k.to_string())
 }
@@ -150,7 +136,7 @@ fn malformed(path: &Path, message: String) -> Error {
 }
 
 /// Every string in a value, rewritten by `f` (environment, command, labels).
-fn rewrite_strings(v: &mut Value, f: &dyn Fn(&str) -> String) {
+fn rewrite_strings(v: &mut Value, f: &mut dyn FnMut(&str) -> String) {
     match v {
         Value::String(s) => *s = f(s),
         Value::Sequence(items) => items.iter_mut().for_each(|i| rewrite_strings(i, f)),
@@ -217,32 +203,29 @@ fn merge_command(original: Option<Value>, generated: &Value) -> Value {
     }
 }
 
-/// A bind mount of the Docker socket in a `volumes:` item.
-fn socket_mount(v: &Value) -> bool {
-    let source = match v {
-        Value::String(s) => s.split(':').next().unwrap_or("").to_string(),
-        Value::Mapping(m) => m
-            .get("source")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
-        _ => return false,
-    };
-    source.ends_with("/docker.sock") || source.ends_with("/podman.sock")
-}
-
 /// Merges the generated keys of a client into the user's service: environment entries set,
 /// command flags replaced or added, networks and volumes added, `depends_on` the proxy; any
-/// other generated key the service lacks is added; `image` stays the user's. A Docker socket
-/// mount of the client is dropped: it reaches the daemon through the proxy now.
-fn merge_client(service: &mut Mapping, generated: &Mapping) {
+/// other generated key the service lacks is added; `image` stays the user's. The client's
+/// Docker socket mounts (the `volumes:` items at `socket_mounts`, found on the interpolated
+/// text) are dropped: it reaches the daemon through the proxy now. A service with a
+/// `network_mode:` gets no `networks:` (Compose refuses both).
+fn merge_client(service: &mut Mapping, generated: &Mapping, socket_mounts: &[usize]) {
     if let Some(Value::Sequence(volumes)) = service.get_mut("volumes") {
-        volumes.retain(|v| !socket_mount(v));
+        let mut index = 0;
+        volumes.retain(|_| {
+            index += 1;
+            !socket_mounts.contains(&(index - 1))
+        });
+        if volumes.is_empty() {
+            service.remove("volumes");
+        }
     }
+    let network_mode = service.contains_key("network_mode");
     for (k, gen) in generated {
         let name = k.as_str().unwrap_or_default();
         match name {
             "image" => {}
+            "networks" if network_mode => {}
             "environment" => {
                 let mut env = env_mapping(service.remove("environment"));
                 for (ek, ev) in env_mapping(Some(gen.clone())) {
@@ -343,8 +326,32 @@ fn merge_top(doc: &mut Mapping, generated: &Mapping, section: &str) {
     }
 }
 
-/// `tcp://OLD:PORT` (the proxy's service or container name) -> `tcp://SERVICE:NEWPORT`.
-fn repoint(text: &str, proxy: &FoundProxy, new_port: u16) -> String {
+/// Adds `network` to a service's `networks:` (a list or a mapping; a new list when it has
+/// none).
+fn add_network(service: &mut Mapping, network: &str) {
+    match service.get_mut("networks") {
+        Some(Value::Sequence(items)) => {
+            if !items.iter().any(|i| i.as_str() == Some(network)) {
+                items.push(key(network));
+            }
+        }
+        Some(Value::Mapping(m)) => {
+            if !m.contains_key(network) {
+                m.insert(key(network), Value::Null);
+            }
+        }
+        _ => {
+            service.insert(
+                key("networks"),
+                Value::Sequence(vec![key("default"), key(network)]),
+            );
+        }
+    }
+}
+
+/// `tcp://OLD:PORT` (the proxy's service or container name) -> `tcp://SERVICE:NEWPORT`;
+/// `None` when the text does not name the proxy.
+fn repoint(text: &str, proxy: &FoundProxy, new_port: u16) -> Option<String> {
     let mut names = vec![proxy.service.clone()];
     names.extend(proxy.container_name.clone());
     let mut out = text.to_string();
@@ -363,12 +370,103 @@ fn repoint(text: &str, proxy: &FoundProxy, new_port: u16) -> String {
                         proxy.service,
                         &out[end..]
                     );
-                    return out;
+                    return Some(out);
                 }
             }
         }
     }
+    None
+}
+
+/// The migrated file as YAML that YAML 1.1 readers (Compose 1.29's PyYAML) and 1.2 readers
+/// (Compose v2) read the same: every string value is double-quoted (`"22:22"` is not base-60
+/// 1342, `"yes"` not `true`), keys are bare only when they are plain words of neither YAML.
+fn emit(doc: &Value) -> String {
+    let mut out = String::new();
+    match doc {
+        Value::Mapping(m) if !m.is_empty() => emit_mapping(&mut out, m, 0),
+        other => {
+            out.push_str(&scalar_text(other));
+            out.push('\n');
+        }
+    }
     out
+}
+
+fn emit_key(k: &Value) -> String {
+    match k {
+        Value::String(s) => {
+            let plain = s
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+                && !matches!(
+                    s.to_ascii_lowercase().as_str(),
+                    "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
+                );
+            if plain {
+                s.clone()
+            } else {
+                preset::quoted(s)
+            }
+        }
+        other => scalar_text(other),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => preset::quoted(s),
+        Value::Mapping(_) => "{}".into(),
+        Value::Sequence(_) => "[]".into(),
+        Value::Tagged(t) => format!("{} {}", t.tag, scalar_text(&t.value)),
+    }
+}
+
+fn emit_mapping(out: &mut String, m: &Mapping, indent: usize) {
+    for (k, v) in m {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&emit_key(k));
+        out.push(':');
+        emit_value(out, v, indent);
+    }
+}
+
+/// A value after `key:` or `-`: nested collections on the next lines, scalars on this one.
+fn emit_value(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Mapping(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_mapping(out, m, indent + 2);
+        }
+        Value::Sequence(items) if !items.is_empty() => {
+            out.push('\n');
+            for item in items {
+                out.push_str(&" ".repeat(indent + 2));
+                out.push('-');
+                match item {
+                    Value::Mapping(m) if !m.is_empty() => {
+                        let mut nested = String::new();
+                        emit_mapping(&mut nested, m, indent + 4);
+                        // The first entry goes on the dash's line.
+                        out.push_str(&nested[indent + 3..]);
+                    }
+                    other => emit_value(out, other, indent + 2),
+                }
+            }
+        }
+        Value::Null => out.push('\n'),
+        other => {
+            out.push(' ');
+            out.push_str(&scalar_text(other));
+            out.push('\n');
+        }
+    }
 }
 
 /// A name for the internal network that the file does not use yet.
@@ -392,7 +490,7 @@ pub fn migrate(
     path: &Path,
     text: &str,
     dotenv: Option<(&Path, &str)>,
-    gid: u32,
+    gid: &dyn Fn(&[String]) -> Result<u32>,
 ) -> Result<Migration> {
     let (proxies, clients) = socket_proxies(path, text)?;
     if proxies.is_empty() {
@@ -401,8 +499,32 @@ pub fn migrate(
             "no socket proxy that reads Tecnativa-style flags found: no service runs a known socket-proxy image (Tecnativa, linuxserver and their forks) or has socket-proxy, sockproxy or dockerproxy in its name".into(),
         ));
     }
-    let mut doc: Mapping = serde_norway::from_str(text)
+    // A name is not enough: only an image known to read the flags, or one that mounts the
+    // Docker socket, is a socket proxy to replace.
+    if let Some(p) = proxies
+        .iter()
+        .find(|p| !p.known_image && p.socket.is_none())
+    {
+        return Err(malformed(
+            path,
+            format!(
+                "service `{}` is named like a socket proxy, but its image `{}` is not a known socket-proxy image (Tecnativa, linuxserver and their forks) and it mounts no Docker socket: migrate does not replace it; nothing was written. If it is a socket proxy, mount the socket in it (or use a known image); otherwise rename the service",
+                p.service, p.image
+            ),
+        ));
+    }
+    let table = image_presets(catalog);
+    let sockets: Vec<String> = proxies.iter().filter_map(|p| p.socket.clone()).collect();
+    let gid = gid(&sockets)?;
+    let mut parsed: Value = serde_norway::from_str(text)
         .map_err(|e| malformed(path, format!("not a YAML mapping: {e}")))?;
+    // `<<: *anchor` becomes the keys it stands for (Compose reads it so).
+    parsed
+        .apply_merge()
+        .map_err(|e| malformed(path, format!("a `<<:` merge key: {e}")))?;
+    let Value::Mapping(mut doc) = parsed else {
+        return Err(malformed(path, "not a YAML mapping".into()));
+    };
     let file_name = path.file_name().map_or_else(
         || "compose.yaml".into(),
         |n| n.to_string_lossy().into_owned(),
@@ -414,13 +536,18 @@ pub fn migrate(
         crate::VERSION
     );
     let network = network_name(&doc);
+    // Preset file names are one namespace for the whole file (presets/NAME.yaml).
+    let mut taken_files: BTreeSet<String> = BTreeSet::new();
     for proxy in &proxies {
         // In a directory of its own, which the proxy mounts: a reload must see a re-rendered
         // file (a mounted file keeps its old inode when `render -o` replaces it).
         let config_name = if proxies.len() == 1 {
             "sockproxy/haproxy.cfg".to_string()
         } else {
-            format!("sockproxy-{}/haproxy.cfg", safe_name(&proxy.service))
+            format!(
+                "sockproxy-{}/haproxy.cfg",
+                crate::policy::client_name_from(&proxy.service)
+            )
         };
         let mine: Vec<&FoundClient> = clients
             .iter()
@@ -429,13 +556,14 @@ pub fn migrate(
         let mut plans: Vec<ClientPlan> = Vec::new();
         let mut taken: BTreeSet<String> = BTreeSet::new();
         for c in &mine {
-            let plan = match preset_for(catalog, c) {
-                Some(p) if !taken.contains(&p) => Plan::Preset(p),
+            let plan = match preset_for(&table, c) {
+                Some(p) if !taken.contains(&p) && !taken_files.contains(&p) => Plan::Preset(p),
                 _ => {
-                    let mut name = safe_name(&c.service);
-                    while taken.contains(&name) {
+                    let mut name = crate::policy::client_name_from(&c.service);
+                    while taken.contains(&name) || taken_files.contains(&name) {
                         name.push_str("-2");
                     }
+                    taken_files.insert(name.clone());
                     Plan::Flags { name }
                 }
             };
@@ -551,33 +679,171 @@ pub fn migrate(
         let Value::Mapping(services) = services else {
             return Err(malformed(path, "`services:` is not a mapping".into()));
         };
-        if let Some(p) = gen_services.get(proxy.service.as_str()) {
-            services.insert(key(&proxy.service), p.clone());
+        let old_service = services.get(proxy.service.as_str()).cloned();
+        let mut kept_settings = Vec::new();
+        if let Some(Value::Mapping(mut p)) = gen_services.get(proxy.service.as_str()).cloned() {
+            // The old service's settings: kept where safe, else listed in the report.
+            if let Some(Value::Mapping(old)) = &old_service {
+                for (k, v) in old {
+                    let name = k.as_str().unwrap_or_default();
+                    match name {
+                        "image" | "environment" | "env_file" | "volumes" => {}
+                        "restart" | "logging" | "container_name" | "labels" | "deploy"
+                        | "mem_limit" | "cpus" | "pids_limit" => {
+                            p.insert(k.clone(), v.clone());
+                            kept_settings.push(format!("`{name}` kept"));
+                        }
+                        "networks" => {
+                            let mut m = Mapping::new();
+                            m.insert(k.clone(), v.clone());
+                            let mut merged = p.clone();
+                            merge_client(&mut merged, &m, &[]);
+                            p = merged;
+                            kept_settings
+                                .push("`networks` kept (the proxy's network added)".into());
+                        }
+                        _ => kept_settings.push(format!(
+                            "`{name}` dropped (the new proxy is generated: {})",
+                            match name {
+                                "ports" => "it publishes no port; clients reach it on its network",
+                                "user" | "privileged" | "cap_add" | "cap_drop" | "security_opt"
+                                | "read_only" | "tmpfs" =>
+                                    "it runs as non-root, read-only, without capabilities",
+                                "healthcheck" => "it has its own health check",
+                                _ => "add it back by hand if it still applies",
+                            }
+                        )),
+                    }
+                }
+            }
+            services.insert(key(&proxy.service), Value::Mapping(p));
         }
+        let mut client_notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut shared_namespaces: Vec<(String, String)> = Vec::new();
         for (index, plan) in plans.iter().enumerate() {
             let port = render::client_port(render::DEFAULT_PORT, index, plan.name())?;
+            let notes = client_notes.entry(plan.found.service.clone()).or_default();
             let Some(Value::Mapping(service)) = services.get_mut(plan.found.service.as_str())
             else {
                 continue;
             };
+            let mut repointed = 0;
+            let mut written_values = Vec::new();
             for k in ["environment", "command", "entrypoint", "labels"] {
                 if let Some(v) = service.get_mut(k) {
-                    rewrite_strings(v, &|s| repoint(s, proxy, port));
+                    rewrite_strings(v, &mut |s| {
+                        if let Some(r) = repoint(s, proxy, port) {
+                            repointed += 1;
+                            return r;
+                        }
+                        // Written with variables (`tcp://${SP_HOST}:2375`): the value they
+                        // give, rewritten, replaces the text.
+                        let interpolated = plan
+                            .found
+                            .written
+                            .iter()
+                            .find(|(raw, value)| raw == s && value != s)
+                            .map(|(_, value)| value.clone());
+                        if let Some(value) = interpolated {
+                            if let Some(r) = repoint(&value, proxy, port) {
+                                repointed += 1;
+                                written_values.push(format!("`{s}` (= `{value}`) -> `{r}`"));
+                                return r;
+                            }
+                        }
+                        s.to_string()
+                    });
                 }
             }
+            for w in written_values {
+                notes.push(format!("Rewritten with its variables' values, which the new text no longer reads: {w}."));
+            }
+            // DOCKER_HOST (or the like) from an env_file: set in `environment:`, which wins.
+            let mut from_env_file = Mapping::new();
+            for (k, v) in &plan.found.env_file_values {
+                if let Some(r) = repoint(v, proxy, port) {
+                    repointed += 1;
+                    from_env_file.insert(key(k), key(&r));
+                    notes.push(format!("`{k}={v}` comes from its `env_file:`; `environment:` now sets `{k}={r}`, which wins over the file."));
+                }
+            }
+            if !from_env_file.is_empty() {
+                let mut g = Mapping::new();
+                g.insert(key("environment"), Value::Mapping(from_env_file));
+                merge_client(service, &g, &[]);
+            }
+            if repointed == 0 {
+                let why = if plan.found.how == "depends_on" {
+                    format!("it was found only by `depends_on: [{}]`", proxy.service)
+                } else {
+                    format!("its `{}` could not be rewritten", plan.found.how)
+                };
+                let must = format!(
+                    "You must change: service `{}` still reaches the old address ({why}); point its Docker host at `tcp://{}:{port}` (its frontend `{}`), or it reaches another client's frontend or nothing.",
+                    plan.found.service, proxy.service, plan.name()
+                );
+                notices.push(Notice::warning(must.clone()));
+                notes.push(must);
+            }
+            for (index, mount) in &plan.found.socket_mounts {
+                notes.push(format!(
+                    "Dropped its Docker socket mount `{mount}` (volumes item {}): it reaches the daemon through the proxy now.",
+                    index + 1
+                ));
+            }
+            let mounts: Vec<usize> = plan.found.socket_mounts.iter().map(|(i, _)| *i).collect();
             match gen_services.get(plan.name()) {
-                Some(Value::Mapping(g)) => merge_client(service, g),
+                Some(Value::Mapping(g)) => merge_client(service, g, &mounts),
                 _ => {
                     // No client side generated (a preset without a compose hint): the network.
                     let mut g = Mapping::new();
                     g.insert(key("networks"), Value::Sequence(vec![key(&network)]));
-                    merge_client(service, &g);
+                    merge_client(service, &g, &mounts);
+                }
+            }
+            if let Some(mode) = &plan.found.network_mode {
+                match mode.strip_prefix("service:") {
+                    Some(shared) => {
+                        shared_namespaces.push((plan.found.service.clone(), shared.to_string()))
+                    }
+                    None => {
+                        let must = format!(
+                            "You must change: service `{}` has `network_mode: {mode}`, so it cannot join network `{network}` and cannot reach the proxy; give it a network, or run it with `network_mode: service:NAME` of a service on `{network}`.",
+                            plan.found.service
+                        );
+                        notices.push(Notice::warning(must.clone()));
+                        notes.push(must);
+                    }
                 }
             }
         }
+        // A client in another service's network namespace reaches the proxy through that
+        // service's networks: that service joins the proxy's network.
+        for (client, shared) in shared_namespaces {
+            let note = match services.get_mut(shared.as_str()) {
+                Some(Value::Mapping(s)) if !s.contains_key("network_mode") => {
+                    add_network(s, &network);
+                    format!("It has `network_mode: service:{shared}` (no `networks:` of its own): service `{shared}` joins network `{network}` so that it reaches the proxy.")
+                }
+                _ => {
+                    let must = format!("You must change: service `{client}` has `network_mode: service:{shared}`, and `{shared}` cannot be given network `{network}` here; attach it by hand or the client cannot reach the proxy.");
+                    notices.push(Notice::warning(must.clone()));
+                    must
+                }
+            };
+            client_notes.entry(client).or_default().push(note);
+        }
         merge_top(&mut doc, &generated, "networks");
         merge_top(&mut doc, &generated, "volumes");
-        report.push_str(&proxy_report(catalog, proxy, &plans, &policy, &config_name));
+        report.push_str(&proxy_report(
+            catalog,
+            proxy,
+            &plans,
+            &policy,
+            &config_name,
+            &kept_settings,
+            &client_notes,
+        )?);
         if plans.is_empty() {
             notices.push(Notice::warning(format!(
                 "{}: no client found (no service reaches tcp://{}:{} or depends on it); the new proxy has one frontend with the old flags, traps fixed",
@@ -587,13 +853,10 @@ pub fn migrate(
         notices.extend(policy.notices.iter().cloned());
     }
     let mut compose_text = format!(
-        "# Migrated by sockproxy-gen {} from {file_name} (`sockproxy-gen migrate`; MIGRATION.md says what changed).\n# The YAML library does not keep comments: compare with the original for them.\n",
+        "# Migrated by sockproxy-gen {} from {file_name} (`sockproxy-gen migrate`; MIGRATION.md says what changed).\n# Re-written from its parsed form: comments are dropped, anchors, aliases and `<<:` merge keys are expanded in place,\n# every string is double-quoted; key order may change where `<<:` merged or migrate added keys. Compare with the original for comments.\n",
         crate::VERSION
     );
-    compose_text.push_str(
-        &serde_norway::to_string(&Value::Mapping(doc))
-            .map_err(|e| Error::Invalid(format!("the migrated compose file: {e}")))?,
-    );
+    compose_text.push_str(&emit(&Value::Mapping(doc)));
     files.push(OutputFile {
         path: PathBuf::from(&file_name),
         contents: compose_text,
@@ -627,7 +890,9 @@ fn proxy_report(
     plans: &[ClientPlan],
     policy: &Policy,
     config_name: &str,
-) -> String {
+    kept_settings: &[String],
+    client_notes: &BTreeMap<String, Vec<String>>,
+) -> Result<String> {
     let mut r = String::new();
     let flags: Vec<String> = proxy
         .flags
@@ -649,6 +914,12 @@ fn proxy_report(
     }
     if !proxy.notes.is_empty() {
         r.push('\n');
+    }
+    if !kept_settings.is_empty() {
+        r.push_str(&format!(
+            "\nThe old service's other settings: {}.\n",
+            kept_settings.join("; ")
+        ));
     }
     let old: BTreeSet<RouteId> = proxy.opened.keys().copied().collect();
     let clients: Vec<(String, String, &crate::policy::ClientPolicy)> = if plans.is_empty() {
@@ -677,7 +948,7 @@ fn proxy_report(
             .collect()
     };
     for (index, (service, what, client)) in clients.iter().enumerate() {
-        let port = render::DEFAULT_PORT as usize + index;
+        let port = render::client_port(render::DEFAULT_PORT, index, &client.name)?;
         let new: BTreeSet<RouteId> = client.grants.iter().map(|g| g.route).collect();
         r.push_str(&format!(
             "\n### Client `{service}`\n\n{what}; now `tcp://{}:{port}` (frontend `{}`).\n",
@@ -726,6 +997,42 @@ fn proxy_report(
                     .replace("{port}", &port.to_string())
             ));
         }
+        for note in client_notes.get(service).into_iter().flatten() {
+            r.push_str(&format!("\n{note}\n"));
+        }
     }
-    r
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_socket_mounts_leave_no_empty_list() {
+        let mut service: Mapping = serde_norway::from_str(
+            "volumes: [\"${S:-/var/run/docker.sock}:/var/run/docker.sock\", \"./d:/d\"]\nnetwork_mode: host\n",
+        )
+        .unwrap();
+        let generated: Mapping = serde_norway::from_str("networks: [sockproxy]\n").unwrap();
+        merge_client(&mut service, &generated, &[0]);
+        assert_eq!(service["volumes"], Value::Sequence(vec![key("./d:/d")]));
+        assert!(!service.contains_key("networks"), "{service:?}");
+        merge_client(&mut service, &Mapping::new(), &[0]);
+        assert!(!service.contains_key("volumes"), "{service:?}");
+    }
+
+    #[test]
+    fn the_emitter_keeps_every_value() {
+        let text = "a:\n  b: \"yes\"\n  c: [\"22:22\", 1, true, null, {d: \"on\", e: []}]\n  f: {}\n  \"g h\": [[x, y]]\n  'on': 1\n  i:\n";
+        let v: Value = serde_norway::from_str(text).unwrap();
+        let out = emit(&v);
+        let back: Value = serde_norway::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+        assert_eq!(back, v, "{out}");
+        assert!(
+            out.contains("b: \"yes\"") && out.contains("- \"22:22\""),
+            "{out}"
+        );
+        assert!(out.contains("\"on\": 1"), "{out}");
+    }
 }

@@ -462,6 +462,28 @@ pub fn check_client_name(name: &str) -> Result<()> {
     }
 }
 
+/// A client name made from a compose service name (`migrate`): lower-cased, every character
+/// the rule of [`check_client_name`] does not allow becomes `-`, and a `c` goes before a name
+/// that would start with something else or with `spg_`. The result always passes that rule.
+pub fn client_name_from(service: &str) -> String {
+    let mut s: String = service
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) || s.starts_with("spg_") {
+        s.insert(0, 'c');
+    }
+    debug_assert!(check_client_name(&s).is_ok(), "{s}");
+    s
+}
+
 /// The granted routes with a trait, as readable names.
 fn granted_where(
     catalog: &Catalog,

@@ -143,9 +143,30 @@ pub fn load_file(catalog: &Catalog, path: &Path) -> Result<Preset> {
     parse(catalog, &text, path)
 }
 
-/// A YAML double-quoted scalar (a JSON string is one).
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).expect("a string serialises")
+/// A YAML double-quoted scalar. Every character YAML does not allow as printable in a
+/// document (C0 controls, DEL, C1 controls other than NEL, surrogates are impossible in a
+/// `str`, U+FFFE/U+FFFF, the BOM) is written as an escape, as are `"`, `\\` and line breaks,
+/// so any string (a logged URI with a DEL in it) reads back unchanged.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            ' '..='~' => out.push(c),
+            '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' => {
+                out.push(c)
+            }
+            '\u{10000}'.. => out.push(c),
+            _ => out.push_str(&format!("\\u{:04X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// One grant of a preset to write: the route, the reason, and whether it is marked dangerous.
@@ -177,6 +198,12 @@ pub fn to_yaml(
         if g.route.traits.dangerous {
             reason = format!("DANGEROUS (can take over the host or read its files): {reason}");
             y.push_str("  # DANGEROUS: this route can take over the host or read its files.\n");
+        }
+        if g.route.traits.destructive {
+            reason = format!("DESTRUCTIVE (deletes state): {reason}");
+            y.push_str(
+                "  # DESTRUCTIVE: this route deletes state (containers, images, volumes, ...).\n",
+            );
         }
         y.push_str(&format!("  - route: {}\n", quoted(&g.route.display())));
         y.push_str(&format!("    reason: {}\n", quoted(&reason)));
@@ -223,16 +250,7 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
             ),
         }
     })?;
-    let valid_name = doc
-        .name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && doc
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !valid_name || doc.name.starts_with("spg_") {
+    if crate::policy::check_client_name(&doc.name).is_err() {
         return Err(Error::Malformed {
             location: line_of(origin, text, "name:"),
             message: format!(
@@ -315,4 +333,27 @@ pub fn parse_route_spec(catalog: &Catalog, spec: &str) -> Result<RouteId> {
         .find(method, path_word)
         .map(|r| r.id)
         .ok_or_else(unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_strings_read_back_unchanged() {
+        for s in [
+            "plain",
+            "a \"quote\" and a \\ backslash",
+            "del \u{7f}, nel \u{85}, csi \u{9b}, nul \u{0}, bom \u{feff}, \u{fffe}",
+            "tab\tnewline\ncr\r",
+            "ünïcödé and 😀",
+            "yes",
+            "22:22",
+        ] {
+            let q = quoted(s);
+            let back: String = serde_norway::from_str(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+            assert_eq!(back, s, "{q}");
+            assert!(!q.contains('\u{7f}') && !q.contains('\u{85}'), "{q}");
+        }
+    }
 }

@@ -418,7 +418,7 @@ fn learn_errors_name_the_fix() {
     let (code, err) = run(&[path]);
     assert_eq!(code, Some(64));
     assert!(
-        err.contains("2 clients in the log (a, b)") && err.contains("-o DIR"),
+        err.contains("2 clients in the log (a, b)") && err.contains("-o DIR/"),
         "{err}"
     );
     let (code, err) = run(&[path, "--client", "c"]);
@@ -431,7 +431,7 @@ fn learn_errors_name_the_fix() {
     let empty = dir.path().join("empty.log");
     std::fs::write(&empty, "[NOTICE] started\n").unwrap();
     let (code, err) = run(&[common::path_arg(&empty)]);
-    assert_eq!(code, Some(64));
+    assert_eq!(code, Some(65));
     assert!(
         err.contains("no request line") && err.contains("1 line(s) read"),
         "{err}"
@@ -448,4 +448,239 @@ fn learn_errors_name_the_fix() {
         "{yaml}"
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("refuse:non-canonical-path"));
+}
+
+/// `learn ARGS...` in `dir`: (exit code, stdout, stderr).
+fn learn_in(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = common::cli()
+        .current_dir(dir)
+        .arg("learn")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn json_line(frontend: &str, method: &str, uri: &str, status: u16, rule: &str) -> String {
+    serde_json::json!({
+        "time": "30/Nov/2026:08:00:00.000", "client": "127.0.0.1:1", "frontend": frontend,
+        "method": method, "uri": uri, "status": status, "bytes": 1, "ms": 1, "rule": rule
+    })
+    .to_string()
+}
+
+#[test]
+fn learn_never_writes_outside_its_directory_and_reads_only_the_proxys_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let good = json_line("cli", "GET", "/v1.41/version", 200, "learn:GET:/version");
+    let log = [
+        format!("proxy-1  | {good}"),
+        format!(
+            "proxy-1  | {}",
+            json_line("../pwned", "GET", "/v1.41/info", 200, "learn:GET:/info")
+        ),
+        format!(
+            "proxy-1  | {}",
+            json_line(
+                &dir.path().join("abs").display().to_string(),
+                "GET",
+                "/v1.41/info",
+                200,
+                "learn:GET:/info"
+            )
+        ),
+        // An application that logs what its users send: never a request of the proxy.
+        format!(
+            "app-1    | search for {}",
+            json_line(
+                "cli",
+                "POST",
+                "/v1.41/containers/create",
+                201,
+                "learn:POST:/containers/create"
+            )
+        ),
+        format!(
+            "app-1    | {}",
+            json_line(
+                "app",
+                "POST",
+                "/v1.41/containers/create",
+                201,
+                "learn:POST:/containers/create"
+            )
+        ),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("all.log"), &log).unwrap();
+    let (code, _, err) = learn_in(dir.path(), &["all.log", "-o", "out"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("note: all.log:2: request of frontend \"../pwned\" skipped"),
+        "{err}"
+    );
+    assert!(err.contains("note: all.log:3: "), "{err}");
+    // The client app's own line at the line's start is a record; --service leaves it out.
+    assert_eq!(common::dir_entries(&out), ["app.yaml", "cli.yaml"]);
+    assert_eq!(common::dir_entries(dir.path()), ["all.log", "out"]);
+    let cli = std::fs::read_to_string(out.join("cli.yaml")).unwrap();
+    assert!(!cli.contains("/containers/create"), "{cli}");
+    let (code, _, err) = learn_in(
+        dir.path(),
+        &["all.log", "--service", "proxy", "-o", "only/"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(common::dir_entries(&dir.path().join("only")), ["cli.yaml"]);
+    let (code, _, err) = learn_in(dir.path(), &["all.log", "--service", "db"]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(err.contains("--service keeps only"), "{err}");
+}
+
+#[test]
+fn denied_requests_are_counted_and_left_out_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = [
+        json_line(
+            "cli",
+            "GET",
+            "/v1.41/containers/json",
+            200,
+            "allow:GET:/containers/json",
+        ),
+        json_line(
+            "cli",
+            "GET",
+            "/v1.41/containers/json",
+            200,
+            "allow:GET:/containers/json",
+        ),
+        json_line(
+            "cli",
+            "GET",
+            "/v1.41/containers/a/archive?path=/",
+            403,
+            "deny:not-in-policy",
+        ),
+        json_line(
+            "cli",
+            "DELETE",
+            "/v1.41/containers/a",
+            200,
+            "learn:DELETE:/containers/*",
+        ),
+        "127.0.0.1:9 [30/Nov/2026:08:00:00.000] cli <BADREQ> \"<BADREQ>\" 400 0 0 rule=-"
+            .to_string(),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("p.log"), &log).unwrap();
+    let (code, yaml, err) = learn_in(dir.path(), &["p.log"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!yaml.contains("/archive"), "{yaml}");
+    assert!(
+        err.contains("3 request(s) allowed, 1 denied by the proxy (403): GET /containers/{name}/archive (1x); left out of the preset (give --include-denied to grant them)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("routes that delete state") && err.contains("DELETE /containers/{name}"),
+        "{err}"
+    );
+    assert!(yaml.contains("# DESTRUCTIVE"), "{yaml}");
+    assert!(err.contains("(bad-request (HAProxy answered 400"), "{err}");
+    assert!(!err.contains("match no Docker API route"), "{err}");
+    let (code, yaml, err) = learn_in(dir.path(), &["p.log", "--include-denied"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        yaml.contains("/archive") && yaml.contains("# DANGEROUS"),
+        "{yaml}"
+    );
+
+    // Only refused or denied requests: no preset, and advice that fits.
+    let refused = [
+        json_line(
+            "cli",
+            "GET",
+            "/v1.41/containers//json",
+            400,
+            "refuse:non-canonical-path",
+        ),
+        json_line("cli", "GET", "/v1.41/info", 403, "deny:not-in-policy"),
+    ]
+    .join("\n");
+    std::fs::write(dir.path().join("r.log"), refused).unwrap();
+    let (code, _, err) = learn_in(dir.path(), &["r.log"]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(
+        err.contains("no preset to write")
+            && err.contains("--include-denied")
+            && !err.contains("-o DIR"),
+        "{err}"
+    );
+}
+
+#[test]
+fn learned_presets_round_trip_odd_uris_and_outputs_never_hit_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    // A URI with DEL, a C1 control, a quote, a backslash and a tab in its query.
+    let log = json_line(
+        "cli",
+        "GET",
+        "/v1.41/containers/json?filters=\u{7f}\u{85}\u{9b}\"\\\t",
+        200,
+        "learn:GET:/containers/json",
+    );
+    std::fs::write(dir.path().join("del.log"), &log).unwrap();
+    let (code, _, err) = learn_in(dir.path(), &["del.log", "-o", "cli.yaml"]);
+    assert_eq!(code, Some(0), "{err}");
+    let yaml = std::fs::read_to_string(dir.path().join("cli.yaml")).unwrap();
+    assert!(yaml.contains("\\u007F"), "{yaml}");
+    let o = common::cli()
+        .current_dir(dir.path())
+        .args(["render", "--preset-file", "cli.yaml"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+    let reason = doc["grants"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with("e.g. /v1.41/containers/json?filters=\u{7f}\u{85}\u{9b}\"\\\t"),
+        "{reason:?}"
+    );
+
+    // -o DIR where DIR/cli.yaml is one of the logs: refused before anything is written.
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("cli.yaml"), &log).unwrap();
+    std::fs::write(
+        logs.join("other.log"),
+        json_line("app", "GET", "/v1.41/info", 200, "learn:GET:/info"),
+    )
+    .unwrap();
+    let (code, _, err) = learn_in(&logs, &["cli.yaml", "other.log", "-o", "."]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("would destroy the input"), "{err}");
+    assert_eq!(common::dir_entries(&logs), ["cli.yaml", "other.log"]);
+    assert_eq!(std::fs::read_to_string(logs.join("cli.yaml")).unwrap(), log);
+
+    // --compare-preset: a missing file cannot be read (66); an unknown name is a usage error.
+    let (code, _, err) = learn_in(
+        dir.path(),
+        &["del.log", "--compare-preset", "./missing.yaml"],
+    );
+    assert_eq!(code, Some(66), "{err}");
+    assert!(
+        err.contains("missing.yaml") && !err.contains("--preset-file"),
+        "{err}"
+    );
+    let (code, _, err) = learn_in(dir.path(), &["del.log", "--compare-preset", "traefk"]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(
+        err.contains("`traefik`") && !err.contains("--preset-file"),
+        "{err}"
+    );
 }

@@ -144,10 +144,10 @@ fn post_with_restarts_and_a_client_no_preset_knows() {
     // The unknown client is pointed at its own frontend (the second port).
     let compose = read(out.path(), "compose.yaml");
     assert!(
-        compose.contains("DOCKER_HOST: tcp://dockerproxy:2376"),
+        compose.contains("DOCKER_HOST: \"tcp://dockerproxy:2376\""),
         "{compose}"
     );
-    assert!(compose.contains("BOT_TOKEN: change-me"), "{compose}");
+    assert!(compose.contains("BOT_TOKEN: \"change-me\""), "{compose}");
 }
 
 #[test]
@@ -201,12 +201,12 @@ fn a_stack_with_env_interpolation() {
     assert!(env.ends_with("PGID_DOCKER_SOCKET=998\n"), "{env}");
     let compose = read(out.path(), "compose.yaml");
     assert!(
-        compose.contains("image: traefik:${TRAEFIK_TAG}"),
+        compose.contains("image: \"traefik:${TRAEFIK_TAG}\""),
         "{compose}"
     );
     assert!(compose.contains("${WATCHTOWER_POLL:-86400}"), "{compose}");
     assert!(
-        compose.contains("DOCKER_HOST: tcp://docker-socket-proxy:2377"),
+        compose.contains("DOCKER_HOST: \"tcp://docker-socket-proxy:2377\""),
         "{compose}"
     );
 }
@@ -395,4 +395,205 @@ fn the_output_never_replaces_the_compose_file() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("would destroy the input"));
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
     assert_eq!(common::dir_entries(dir.path()), ["compose.yaml"]);
+}
+
+/// `migrate` of a compose file written into a temporary directory: (exit code, stderr, out).
+fn migrate_text(text: &str, extra: &[&str]) -> (Option<i32>, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    let o = common::cli()
+        .current_dir(dir.path())
+        .args(["migrate", "compose.yaml", "-o", "out"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        dir,
+    )
+}
+
+#[test]
+fn a_service_named_like_a_proxy_is_not_replaced_for_its_name() {
+    let text = "services:\n  dockerproxy:\n    image: nginx:alpine\n    ports: [\"8080:80\"]\n  app:\n    image: example/app\n    depends_on: [dockerproxy]\n";
+    let (code, err, dir) = migrate_text(text, &["--socket-gid", "998"]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(
+        err.contains("service `dockerproxy` is named like a socket proxy")
+            && err.contains("`nginx:alpine`")
+            && err.contains("mounts no Docker socket"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+    // The same image mounting the socket is taken for a proxy (an unknown fork).
+    let text = text.replace(
+        "    ports: [\"8080:80\"]\n",
+        "    volumes: [\"/var/run/docker.sock:/var/run/docker.sock:ro\"]\n",
+    );
+    let (code, err, _dir) = migrate_text(&text, &["--socket-gid", "998"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+#[test]
+fn edge_cases_are_migrated_or_named() {
+    let out = tempfile::tempdir().unwrap();
+    let stderr = migrate("edge-cases", out.path());
+    let report = read(out.path(), "MIGRATION.md");
+    let text = read(out.path(), "compose.yaml");
+    let compose: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let services = &compose["services"];
+    let port_of = |client: &str| {
+        let section = client_section(&report, client);
+        let at = section.find("now `tcp://socket-proxy:").unwrap() + 24;
+        section[at..at + 4].to_string()
+    };
+
+    // The proxy's own settings: kept where safe, the rest named.
+    let proxy = &services["socket-proxy"];
+    assert_eq!(proxy["restart"].as_str(), Some("unless-stopped"));
+    assert_eq!(proxy["logging"]["driver"].as_str(), Some("json-file"));
+    assert!(proxy.get("ports").is_none(), "{proxy:?}");
+    assert!(
+        report.contains("`ports` dropped (the new proxy is generated: it publishes no port")
+            && report.contains("`restart` kept")
+            && report.contains("`container_name` kept"),
+        "{report}"
+    );
+
+    // H3: the client's own socket mount written with ${VAR} is dropped, and the report says so.
+    let volumes: Vec<&str> = services["traefik"]["volumes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(volumes, ["./traefik:/etc/traefik"]);
+    assert!(
+        client_section(&report, "traefik").contains(
+            "Dropped its Docker socket mount `/var/run/docker.sock:/var/run/docker.sock:ro` (volumes item 1)"
+        ),
+        "{report}"
+    );
+
+    // H4: a target written with variables is rewritten with their values, to its own port.
+    let myapp = port_of("myapp");
+    assert_ne!(myapp, "2375");
+    assert_eq!(
+        services["myapp"]["environment"]["APP_DOCKER_URL"].as_str(),
+        Some(format!("tcp://socket-proxy:{myapp}").as_str())
+    );
+    assert!(
+        client_section(&report, "myapp")
+            .contains("`tcp://${SP_HOST}:2375` (= `tcp://socket-proxy:2375`)"),
+        "{report}"
+    );
+    // A client found only by depends_on: a warning and a line saying what to change.
+    let must = format!(
+        "You must change: service `homepage` still reaches the old address (it was found only by `depends_on: [socket-proxy]`); point its Docker host at `tcp://socket-proxy:{}`",
+        port_of("homepage")
+    );
+    assert!(
+        client_section(&report, "homepage").contains(&must),
+        "{report}"
+    );
+    assert!(stderr.contains(&must), "{stderr}");
+
+    // M1: DOCKER_HOST from an env_file: found, and set in environment: (which wins).
+    let worker = port_of("worker");
+    assert_eq!(
+        services["worker"]["environment"]["DOCKER_HOST"].as_str(),
+        Some(format!("tcp://socket-proxy:{worker}").as_str())
+    );
+
+    // M2: network_mode: no networks on the client; the namespace's owner joins the network.
+    assert!(services["dozzle"].get("networks").is_none(), "{text}");
+    let vpn: Vec<&str> = services["vpn"]["networks"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(vpn, ["default", "sockproxy"]);
+
+    // M3: Compose 1.29 (PyYAML, YAML 1.1) reads the values as they were written.
+    std::fs::copy(
+        fixture("edge-cases").join("worker.env"),
+        out.path().join("worker.env"),
+    )
+    .unwrap();
+    let o = engine::command("docker-compose")
+        .current_dir(out.path())
+        .env("PGID_DOCKER_SOCKET", "998")
+        .args(["-f", "compose.yaml", "config"])
+        .output()
+        .expect("docker-compose 1.29 is installed by .ci/setup");
+    let config = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config: serde_norway::Value = serde_norway::from_str(&config).unwrap();
+    let git = &config["services"]["git"];
+    assert_eq!(git["labels"]["com.example.enabled"].as_str(), Some("yes"));
+    assert_eq!(git["labels"]["com.example.port"].as_str(), Some("22:22"));
+    assert_eq!(git["labels"]["com.example.flag"].as_str(), Some("on"));
+    assert_eq!(git["ports"][0]["published"].as_u64(), Some(22));
+    assert_eq!(git["ports"][0]["target"].as_u64(), Some(22));
+    // The same with Compose v2.
+    let o = engine::command("docker")
+        .current_dir(out.path())
+        .env("PGID_DOCKER_SOCKET", "998")
+        .args(["compose", "-f", "compose.yaml", "config"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn names_socket_and_stderr_problems() {
+    // L3: two clients of two proxies whose names fold to the same preset file.
+    let text = "services:\n  proxy-a:\n    image: tecnativa/docker-socket-proxy\n    environment: {CONTAINERS: 1}\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock:ro\"]\n  proxy-b:\n    image: tecnativa/docker-socket-proxy\n    environment: {IMAGES: 1}\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock:ro\"]\n  my.app:\n    image: example/a\n    environment: {DOCKER_HOST: \"tcp://proxy-a:2375\"}\n  my-app:\n    image: example/b\n    environment: {DOCKER_HOST: \"tcp://proxy-b:2375\"}\n";
+    let (code, err, dir) = migrate_text(text, &["--socket-gid", "998"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        common::dir_entries(&dir.path().join("out/presets")),
+        ["my-app-2.yaml", "my-app.yaml"]
+    );
+
+    // L1: no socket to read the group from is "no input" (66), and the advice exists.
+    let (code, err, dir) = migrate_text(text, &["--socket", "/nonexistent/docker.sock"]);
+    assert_eq!(code, Some(66), "{err}");
+    assert!(err.contains("--socket-gid GID"), "{err}");
+    assert!(!dir.path().join("out").exists());
+
+    // L6: a stderr that cannot be written does not stop the migration half-way.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), text).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let status = std::process::Command::new(common::bin())
+        .current_dir(dir.path())
+        .args([
+            "migrate",
+            "compose.yaml",
+            "--socket-gid",
+            "998",
+            "-o",
+            "out",
+        ])
+        .stderr(full)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        common::dir_entries(&dir.path().join("out")),
+        [
+            ".env",
+            "MIGRATION.md",
+            "compose.yaml",
+            "haproxy-proxy-a.cfg",
+            "haproxy-proxy-b.cfg",
+            "presets"
+        ]
+    );
 }

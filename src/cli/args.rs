@@ -330,8 +330,9 @@ pub struct LearnArgs {
     /// raw or as `docker logs` / `docker compose logs` print them.
     #[arg(required = true, value_name = "LOG")]
     pub logs: Vec<PathBuf>,
-    /// Where to write the presets: a directory (one NAME.yaml per client; it must exist) or a
-    /// file (one client) [default: stdout, one client].
+    /// Where to write the presets: a directory (an existing one, or a path ending in `/`,
+    /// created if missing: one NAME.yaml per client) or a file (one client) [default: stdout,
+    /// one client].
     #[arg(
         short,
         long,
@@ -342,6 +343,14 @@ pub struct LearnArgs {
     /// Only this client (the frontend's name; repeatable).
     #[arg(long = "client", value_name = "NAME")]
     pub clients: Vec<String>,
+    /// Only the lines of this compose service's containers in `docker compose logs` output
+    /// (`NAME-1 | ...`): other services' lines are never read, even when they quote a request.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Grant the routes of requests the proxy denied (403) too. Without it they are counted and
+    /// named on stderr but left out of the preset.
+    #[arg(long)]
+    pub include_denied: bool,
     /// Instead of writing presets, compare the traffic with a preset (a built-in name or a
     /// file): what it would deny and what it grants unused. Exits 1 when it would deny some.
     #[arg(long, value_name = "NAME|FILE")]
@@ -358,10 +367,14 @@ pub struct MigrateArgs {
     /// preset knows), .env and MIGRATION.md into (created if missing; files in it are replaced).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
-    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of the
-    /// socket the proxy mounts, else of the socket `env` finds].
+    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of
+    /// --socket, else of the socket the proxy mounts, else of the socket `env` finds].
     #[arg(long, value_name = "GID")]
     pub socket_gid: Option<u32>,
+    /// The Docker socket on this machine whose group goes into PGID_DOCKER_SOCKET (when the
+    /// socket the proxy mounts is not on this machine or not at that path).
+    #[arg(long, value_name = "PATH", conflicts_with = "socket_gid")]
+    pub socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

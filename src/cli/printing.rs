@@ -6,12 +6,15 @@ use sockproxy_gen::verify::{Report, RouteReport};
 use sockproxy_gen::{Error, Result};
 
 pub fn error(e: &Error) {
-    eprintln!("error: {e}");
+    status(&format!("error: {e}"));
 }
 
-/// A one-line status message on stderr (stdout stays for data).
+/// A one-line status message on stderr (stdout stays for data). A stderr that cannot be
+/// written (closed, a full disk, a reader gone) is ignored: messages never stop the work
+/// (`eprintln!` would panic).
 pub fn status(message: &str) {
-    eprintln!("{message}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{message}");
 }
 
 pub fn notices(notices: &[Notice]) {
@@ -20,7 +23,7 @@ pub fn notices(notices: &[Notice]) {
             NoticeLevel::Warning => "warning",
             NoticeLevel::Info => "note",
         };
-        eprintln!("{level}: {}", n.message);
+        status(&format!("{level}: {}", n.message));
     }
 }
 

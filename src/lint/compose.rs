@@ -1106,6 +1106,8 @@ struct Service<'v> {
 }
 
 struct Mount {
+    /// The item's index in the service's `volumes:` list.
+    index: usize,
     display: String,
     source: String,
     /// The path in the container.
@@ -1394,6 +1396,14 @@ impl<'a> Compose<'a> {
 
     /// The strings a client names its Docker host in: environment values, command, entrypoint.
     fn client_strings(&self, s: &Service) -> Vec<String> {
+        self.client_strings_raw(s)
+            .into_iter()
+            .map(|(_, value)| value)
+            .collect()
+    }
+
+    /// [`Self::client_strings`], each as written and interpolated.
+    fn client_strings_raw(&self, s: &Service) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut push = |v: &Value| match v {
             Value::Sequence(items) => out.extend(items.iter().filter_map(scalar)),
@@ -1406,7 +1416,10 @@ impl<'a> Compose<'a> {
             }
         }
         out.into_iter()
-            .map(|t| self.vars.lenient(&t).value)
+            .map(|t| {
+                let value = self.vars.lenient(&t).value;
+                (t, value)
+            })
             .collect()
     }
 
@@ -1434,6 +1447,7 @@ impl<'a> Compose<'a> {
                     out.push(Mount {
                         from_set_variable: set_variable(&v.variables),
                         target,
+                        index: i,
                         bind: source.starts_with(['/', '.', '~']),
                         read_only: options.split(',').any(|o| o == "ro" || o == "readonly"),
                         display: v.value.clone(),
@@ -1452,6 +1466,7 @@ impl<'a> Compose<'a> {
                     out.push(Mount {
                         from_set_variable: set_variable(&source.variables),
                         target: target.clone().unwrap_or_default(),
+                        index: i,
                         bind: kind == "bind"
                             || (kind.is_empty() && source.value.starts_with(['/', '.', '~'])),
                         read_only,
@@ -2705,6 +2720,8 @@ pub struct FoundProxy {
     pub fixed_flags: Vec<String>,
     /// Notes on flags: traps (a value the image reads as off), names it ignores.
     pub notes: Vec<String>,
+    /// Found by its image (a table of socket-proxy images), not only by its name or clients.
+    pub known_image: bool,
 }
 
 /// A service that reaches a socket proxy.
@@ -2717,8 +2734,19 @@ pub struct FoundClient {
     /// How it reaches the proxy: `tcp://HOST:PORT` in its environment or command, or
     /// `depends_on`.
     pub how: String,
-    /// The command and environment values, interpolated (`--providers.swarm...`, `DOZZLE_...`).
+    /// The command and environment values, interpolated (`--providers.swarm...`, `DOZZLE_...`),
+    /// and the values of its `env_file:` files.
     pub strings: Vec<String>,
+    /// The command, entrypoint and environment strings as written, each with its interpolated
+    /// value (`tcp://${SP_HOST}:2375` -> `tcp://socket-proxy:2375`).
+    pub written: Vec<(String, String)>,
+    /// Variables set only by an `env_file:` (`environment:` does not set them): (name, value).
+    pub env_file_values: Vec<(String, String)>,
+    /// The Docker socket mounts among its `volumes:` (interpolated): (index in the list, the
+    /// mount as Compose reads it).
+    pub socket_mounts: Vec<(usize, String)>,
+    /// `network_mode:` (interpolated), when it has one.
+    pub network_mode: Option<String>,
 }
 
 /// The socket proxies of a compose file (interpolated from the `.env` beside it, as Compose
@@ -2792,6 +2820,7 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
             opened,
             fixed_flags,
             notes,
+            known_image: tables().image_family(&s.image).is_some(),
         });
     }
     let mut clients = Vec::new();
@@ -2799,7 +2828,19 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
         if proxies.iter().any(|p| p.service == s.name) {
             continue;
         }
-        let strings = compose.client_strings(s);
+        let written = compose.client_strings_raw(s);
+        let mut ignored = Vec::new();
+        let env_file_values: Vec<(String, String)> = compose
+            .environment(s, &mut ignored)
+            .into_iter()
+            .filter(|e| e.source.env_file)
+            .filter_map(|e| Some((e.key, e.value?)))
+            .collect();
+        let strings: Vec<String> = written
+            .iter()
+            .map(|(_, v)| v.clone())
+            .chain(env_file_values.iter().map(|(_, v)| v.clone()))
+            .collect();
         let mut found = None;
         for t in &strings {
             for (host, port) in tcp_targets(t) {
@@ -2829,6 +2870,15 @@ pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<F
                 proxy,
                 how,
                 strings,
+                written,
+                env_file_values,
+                socket_mounts: s
+                    .mounts
+                    .iter()
+                    .filter(|m| m.socket())
+                    .map(|m| (m.index, m.display.clone()))
+                    .collect(),
+                network_mode: compose.string(s, &["network_mode"]).map(|(v, _)| v.value),
             });
         }
     }

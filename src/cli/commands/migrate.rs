@@ -6,28 +6,23 @@ use std::path::{Path, PathBuf};
 
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::error::ExitCode;
-use sockproxy_gen::{input, lint, migrate, output, socket, Error, Result};
+use sockproxy_gen::{input, migrate, output, socket, Error, Result};
 
 use crate::cli::args::MigrateArgs;
 use crate::cli::printing;
 
-/// The socket's group: `--socket-gid`, else the group of the socket the proxy mounts (when it
-/// is on this machine), else the socket `env` would find.
-fn socket_gid(args: &MigrateArgs, path: &Path, text: &str) -> Result<u32> {
+/// The socket's group: `--socket-gid`, else the group of `--socket`, else of the socket the
+/// proxy mounts (`sockets`, when it is on this machine), else of the socket `env` would find. A
+/// socket that cannot be found is "no input" (66), as for `env`.
+fn socket_gid(args: &MigrateArgs, sockets: &[String]) -> Result<u32> {
     if let Some(gid) = args.socket_gid {
         return Ok(gid);
     }
-    let (proxies, _) = lint::compose::socket_proxies(path, text)?;
-    let mounted = proxies
-        .iter()
-        .filter_map(|p| p.socket.as_deref())
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    let candidates = socket::candidates(mounted.as_deref(), |k| std::env::var(k).ok());
-    let sock = socket::discover(&candidates, Path::new("/etc/group")).map_err(|e| {
-        Error::Invalid(format!(
-            "{e}; or give the socket's group id with --socket-gid GID"
-        ))
+    let mounted = sockets.iter().map(PathBuf::from).find(|p| p.exists());
+    let explicit = args.socket.as_deref().or(mounted.as_deref());
+    let candidates = socket::candidates(explicit, |k| std::env::var(k).ok());
+    let sock = socket::discover(&candidates, Path::new("/etc/group")).inspect_err(|_| {
+        printing::status("hint: or give the socket's group id with --socket-gid GID");
     })?;
     Ok(sock.gid)
 }
@@ -59,26 +54,36 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             }
             Err(e) => return Err(e),
         };
-        let gid = socket_gid(&args, path, &text)?;
         let migration = migrate::migrate(
             catalog,
             path,
             &text,
             env_text.as_deref().map(|t| (env_path.as_path(), t)),
-            gid,
+            &|sockets| socket_gid(&args, sockets),
         )?;
+        let mut mine: BTreeSet<PathBuf> = BTreeSet::new();
         for f in &migration.files {
+            if !mine.insert(f.path.clone()) {
+                return Err(Error::Invalid(format!(
+                    "the migration of {} would write {} twice in {}; nothing was written (please report this as a bug)",
+                    path.display(),
+                    f.path.display(),
+                    args.output.display()
+                )));
+            }
             if !written.insert(f.path.clone()) {
                 return Err(Error::Invalid(format!(
-                    "two of the compose files would both write {} in {}: migrate them one at a time, each into its own directory",
+                    "two of the compose files would both write {} in {}: migrate them one at a time, each into its own directory; nothing was written",
                     f.path.display(),
                     args.output.display()
                 )));
             }
         }
-        printing::notices(&migration.notices);
         outputs.push(migration);
     }
+    // Every file is written before anything is printed: a closed or failing stderr cannot
+    // leave the output half-written.
+    let mut wrote = Vec::new();
     for migration in &outputs {
         for f in &migration.files {
             let target = args.output.join(&f.path);
@@ -89,8 +94,14 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 })?;
             }
             output::write_file(&target, f.contents.as_bytes())?;
-            printing::status(&format!("wrote {}", target.display()));
+            wrote.push(target);
         }
+    }
+    for migration in &outputs {
+        printing::notices(&migration.notices);
+    }
+    for target in wrote {
+        printing::status(&format!("wrote {}", target.display()));
     }
     Ok(ExitCode::Ok)
 }
