@@ -591,9 +591,9 @@ fn names_socket_and_stderr_problems() {
             ".env",
             "MIGRATION.md",
             "compose.yaml",
-            "haproxy-proxy-a.cfg",
-            "haproxy-proxy-b.cfg",
-            "presets"
+            "presets",
+            "sockproxy-proxy-a",
+            "sockproxy-proxy-b"
         ]
     );
 }
