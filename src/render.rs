@@ -50,6 +50,13 @@ pub struct RenderOptions {
     pub log_format: LogFormat,
     /// `ADDR:PORT` of the health frontend.
     pub health: String,
+    /// The largest request body a body guard judges, in bytes (HAProxy's buffer is twice it).
+    #[serde(default = "default_body_limit")]
+    pub body_limit: u32,
+}
+
+fn default_body_limit() -> u32 {
+    crate::guard::DEFAULT_BODY_LIMIT
 }
 
 impl Default for RenderOptions {
@@ -60,6 +67,7 @@ impl Default for RenderOptions {
             socket: PathBuf::from(DEFAULT_SOCKET),
             log_format: LogFormat::Text,
             health: DEFAULT_HEALTH.to_string(),
+            body_limit: crate::guard::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -98,6 +106,33 @@ struct ClientView {
     stream_tokens: Vec<String>,
     /// How to allow a denied route on purpose, for this client's source.
     widen_hint: String,
+    /// Allow tokens of every body-guarded grant.
+    guarded_tokens: Vec<String>,
+    /// Groups of guarded grants that share one set of checks.
+    guards: Vec<GuardView>,
+    /// Every check name with its message, once each (for the refusal lines).
+    refusals: Vec<RefusalView>,
+}
+
+#[derive(Serialize)]
+struct GuardView {
+    summary: String,
+    tokens: Vec<String>,
+    checks: Vec<CheckView>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    name: String,
+    regex: String,
+}
+
+#[derive(Serialize)]
+struct RefusalView {
+    name: String,
+    status: u16,
+    /// The message, escaped for a JSON string.
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -109,6 +144,92 @@ struct ConfigView<'a> {
     log_format: LogFormat,
     health: &'a str,
     socket: String,
+    /// The largest body judged; `tune.bufsize` is twice it (0: no client has a body guard).
+    body_limit: u32,
+    bufsize: u64,
+    judgeable: Vec<CheckView>,
+}
+
+/// The body guards of one client: grants with the same checks share one ACL.
+fn guards_for(
+    catalog: &Catalog,
+    client: &ClientPolicy,
+    limit: u32,
+) -> (Vec<String>, Vec<GuardView>, Vec<RefusalView>) {
+    use crate::guard;
+    let mut groups: Vec<(Vec<guard::Check>, GuardView)> = Vec::new();
+    let mut tokens = Vec::new();
+    let mut refusals: Vec<RefusalView> = Vec::new();
+    let mut refuse = |name: &str, status: u16, why: &str| {
+        if !refusals.iter().any(|r| r.name == name) {
+            refusals.push(RefusalView {
+                name: name.into(),
+                status,
+                why: why.replace('\\', "\\\\"),
+            });
+        }
+    };
+    for g in &client.grants {
+        let route = catalog.get(g.route);
+        let Some((kind, profile)) = g.body.profile_for(route) else {
+            continue;
+        };
+        let token = allow_token(route);
+        tokens.push(token.clone());
+        let checks = guard::checks(kind, &profile);
+        for c in &checks {
+            refuse(&c.name, 403, &c.why);
+        }
+        match groups.iter_mut().find(|(c, _)| *c == checks) {
+            Some((_, view)) => {
+                view.tokens.push(token);
+                view.summary = format!("{}, {}", view.summary, route.display());
+            }
+            None => {
+                let view = GuardView {
+                    summary: format!("{}: {}", guard::summary(kind, &profile), route.display()),
+                    tokens: vec![token],
+                    checks: checks
+                        .iter()
+                        .map(|c| CheckView {
+                            name: c.name.clone(),
+                            regex: c.regex.clone(),
+                        })
+                        .collect(),
+                };
+                groups.push((checks, view));
+            }
+        }
+    }
+    if !tokens.is_empty() {
+        let raise = format!(
+            "the proxy judges bodies of at most {limit} bytes; render with --body-limit BYTES to raise it (HAProxy tune.bufsize is twice the limit)"
+        );
+        refuse(
+            "content-encoding",
+            415,
+            "an encoded body (Content-Encoding) cannot be judged; send it as plain JSON",
+        );
+        refuse("too-large", 413, &raise);
+        refuse(
+            "incomplete",
+            400,
+            "the body is shorter than its Content-Length",
+        );
+        refuse(
+            "nul",
+            400,
+            "a NUL byte in the body hides the rest of it from the check",
+        );
+        for c in guard::judgeable_checks() {
+            refuse(&c.name, 400, &c.why);
+        }
+    }
+    (
+        tokens,
+        groups.into_iter().map(|(_, v)| v).collect(),
+        refusals,
+    )
 }
 
 fn allow_token(route: &Route) -> String {
@@ -407,6 +528,7 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     for (index, client) in policy.clients.iter().enumerate() {
         let (binds, listen) = bind_lines(options, &client.name, index, policy.clients.len())?;
         let granted = || client.grants.iter().map(|g| catalog.get(g.route));
+        let (guarded_tokens, guards, refusals) = guards_for(catalog, client, options.body_limit);
         clients.push(ClientView {
             name: client.name.clone(),
             description: client.description.clone(),
@@ -430,11 +552,21 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
                 .map(allow_token)
                 .collect(),
             widen_hint: client.origin.widen_hint(),
+            guarded_tokens,
+            guards,
+            refusals,
         });
     }
     // After the bind lines, whose own errors (a shared unix path without {client}) say more.
     let names: Vec<&str> = policy.clients.iter().map(|c| c.name.as_str()).collect();
     check_listeners(options, &names)?;
+    if options.body_limit < 1024 || options.body_limit > 1 << 24 {
+        return Err(Error::Invalid(format!(
+            "--body-limit {}: give a number of bytes from 1024 to 16777216",
+            options.body_limit
+        )));
+    }
+    let guarded = clients.iter().any(|c| !c.guards.is_empty());
     let view = ConfigView {
         version: crate::VERSION,
         inputs_json: serde_json::to_string(inputs).expect("inputs serialise"),
@@ -443,6 +575,15 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
         log_format: options.log_format,
         health: &options.health,
         socket,
+        body_limit: if guarded { options.body_limit } else { 0 },
+        bufsize: 2 * u64::from(options.body_limit),
+        judgeable: crate::guard::judgeable_checks()
+            .into_iter()
+            .map(|c| CheckView {
+                name: c.name,
+                regex: c.regex,
+            })
+            .collect(),
     };
     let text = crate::template::render("haproxy.cfg", TEMPLATE, &view);
     Ok(text)

@@ -375,6 +375,7 @@ pub fn loopback_options(port: u16, health_port: u16, socket: &Path) -> RenderOpt
         socket: socket.to_path_buf(),
         log_format: render::LogFormat::Text,
         health: format!("127.0.0.1:{health_port}"),
+        body_limit: sockproxy_gen::guard::DEFAULT_BODY_LIMIT,
     }
 }
 

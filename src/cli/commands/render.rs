@@ -58,6 +58,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             LogFormatArg::Json => LogFormat::Json,
         },
         health: args.health.clone(),
+        body_limit: args.body_limit,
     };
     let inputs = RenderInputs {
         policy: policy_inputs,
