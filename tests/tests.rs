@@ -8,6 +8,7 @@ mod cli;
 mod codes;
 mod compose;
 mod dotenv;
+mod e2e_compose;
 mod e2e_podman;
 mod env;
 mod exit_codes;
