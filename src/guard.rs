@@ -126,6 +126,43 @@ const EMPTY_OBJ: &str = r"\{\s*\}";
 /// A Docker name (volume, network): what moby's name validation accepts, no `:` and no `/`.
 const NAME: &str = r#""[a-z0-9][a-z0-9_.-]*""#;
 
+/// The paths moby 20.10 masks in every container (oci/defaults.go, DefaultLinuxSpec); later
+/// versions mask more, never fewer.
+pub const MASKED_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+];
+/// The paths moby 20.10 makes read-only in every container (oci/defaults.go).
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// A JSON array of strings that holds each of `required` as a whole item (an item is preceded
+/// by `[`, `,` or whitespace, so an escaped quote cannot fake one).
+fn superset(required: &[&str]) -> String {
+    let mut out = String::new();
+    for path in required {
+        out.push_str(&format!(
+            r#"(?=[^\]]*[\[,\s]"(?-i:{})"\s*[,\]])"#,
+            regex_quote(path)
+        ));
+    }
+    out.push_str(r"\[[^\]]*\]");
+    out
+}
+
 /// `"KEY" :` followed by anything but one of `allowed`, then `,` or `}`.
 fn only(key: &str, allowed: &[&str]) -> String {
     format!(r#""{key}"\s*:(?!\s*(?:{})\s*[,}}])"#, allowed.join("|"))
@@ -359,8 +396,8 @@ pub fn checks(kind: BodyKind, profile: &Profile) -> Vec<Check> {
         );
         push(
             "cgroupns-mode",
-            only("cgroupnsmode", &[NULL, EMPTY_STR, r#""private""#]),
-            "CgroupnsMode must be empty or private: host shares the cgroup namespace of the host",
+            only("cgroupnsmode", &[NULL, EMPTY_STR, r#""(?:private|host)""#]),
+            "CgroupnsMode must be empty, private or host (host is the default on cgroup v1 and what inspect reports there; the cgroup file system stays read-only without privileges)",
         );
         push(
             "cgroup",
@@ -402,13 +439,13 @@ pub fn checks(kind: BodyKind, profile: &Profile) -> Vec<Check> {
         );
         push(
             "masked-paths",
-            only("maskedpaths", &[NULL]),
-            "MaskedPaths replaces the /proc paths the daemon masks (an empty list unmasks them)",
+            only("maskedpaths", &[NULL, &superset(MASKED_PATHS)]),
+            "MaskedPaths must keep every path the daemon masks by default (docs/create-guard.md); fewer unmask /proc files of the host",
         );
         push(
             "readonly-paths",
-            only("readonlypaths", &[NULL]),
-            "ReadonlyPaths replaces the /proc paths the daemon makes read-only",
+            only("readonlypaths", &[NULL, &superset(READONLY_PATHS)]),
+            "ReadonlyPaths must keep every path the daemon makes read-only by default (docs/create-guard.md)",
         );
         push(
             "cgroup-parent",

@@ -1,0 +1,455 @@
+//! Issue 14: a client that may create containers still cannot become root on the host. The
+//! rendered config runs in a real HAProxy in front of the real Docker Engine; the judge is the
+//! daemon: every container that exists afterwards is inspected.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use sockproxy_gen::policy::PolicyInputs;
+
+use crate::common::guard_corpus::{self, Names, Target};
+use crate::common::{self, engine, Haproxy, Running};
+
+/// Everything one run makes on the engine, removed on drop.
+struct Fixture {
+    prefix: String,
+    names: Names,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        engine::socket();
+        let prefix = engine::unique("spgguard");
+        let names = Names {
+            network: format!("{prefix}-net"),
+            other: format!("{prefix}-other"),
+            volume: format!("{prefix}-vol"),
+        };
+        let f = Fixture { prefix, names };
+        engine::docker_ok(&["network", "create", &f.names.network]);
+        engine::docker_ok(&["volume", "create", &f.names.volume]);
+        // A running container with a host bind: what VolumesFrom and container:<id> would reach.
+        engine::docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            &f.names.other,
+            "--network",
+            &f.names.network,
+            "-v",
+            "/etc:/hostetc:ro",
+            engine::BUSYBOX,
+            "sleep",
+            "3600",
+        ]);
+        f
+    }
+
+    /// A stopped container made on the engine directly (a target for start).
+    fn target(&self, n: usize) -> String {
+        let name = format!("{}-target{n}", self.prefix);
+        engine::docker_ok(&[
+            "create",
+            "--name",
+            &name,
+            "--network",
+            &self.names.network,
+            engine::BUSYBOX,
+            "true",
+        ]);
+        name
+    }
+
+    /// Every container whose name starts with the prefix, but the fixture's own.
+    fn containers(&self) -> Vec<String> {
+        let out = engine::docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("name={}", self.prefix),
+            "--format",
+            "{{.Names}}",
+        ]);
+        out.lines()
+            .filter(|n| !n.is_empty() && *n != self.names.other)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let ids = engine::docker(&["ps", "-aq", "--filter", &format!("name={}", self.prefix)]);
+        let ids = String::from_utf8_lossy(&ids.stdout).to_string();
+        let mut args = vec!["rm", "-f", "-v"];
+        args.extend(ids.lines().filter(|l| !l.is_empty()));
+        if args.len() > 3 {
+            engine::docker(&args);
+        }
+        engine::docker(&["network", "rm", &self.names.network]);
+        let vols = engine::docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name={}", self.prefix),
+        ]);
+        for v in String::from_utf8_lossy(&vols.stdout).lines() {
+            engine::docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+/// A proxy on loopback in front of the engine, rendered from `inputs`.
+struct Proxy {
+    running: Option<Running>,
+    port: u16,
+    _work: common::WorkDir,
+    _mount: Option<SocketMount>,
+}
+
+impl Proxy {
+    fn start(haproxy: &Haproxy, inputs: PolicyInputs) -> Proxy {
+        let work = haproxy.workdir();
+        // A chrooted HAProxy sees the engine's socket through a bind mount into its work dir.
+        let (socket, mount) = match &haproxy.root {
+            None => (engine::socket(), None),
+            Some(_) => {
+                let host = work.host("docker.sock");
+                std::fs::write(&host, b"").unwrap();
+                let m = SocketMount::new(&engine::socket(), &host);
+                (work.inner("docker.sock"), Some(m))
+            }
+        };
+        let port = common::free_ports(2);
+        let (_, text) =
+            common::render_text(inputs, common::loopback_options(port, port + 1, &socket));
+        let cfg = work.host("haproxy.cfg");
+        std::fs::write(&cfg, &text).unwrap();
+        let running = haproxy.spawn(&work.inner("haproxy.cfg"), port);
+        common::wait_for_healthz(port + 1, 200, "the engine through the proxy");
+        Proxy {
+            running: Some(running),
+            port,
+            _work: work,
+            _mount: mount,
+        }
+    }
+
+    fn stop(&mut self) -> String {
+        self.running.take().map(Running::stop).unwrap_or_default()
+    }
+}
+
+struct SocketMount(std::path::PathBuf);
+
+impl SocketMount {
+    fn new(socket: &Path, at: &Path) -> SocketMount {
+        let out = std::process::Command::new("mount")
+            .arg("--bind")
+            .arg(socket)
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount --bind the engine socket: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SocketMount(at.to_path_buf())
+    }
+}
+
+impl Drop for SocketMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).output();
+    }
+}
+
+fn flags(list: &[&str]) -> PolicyInputs {
+    PolicyInputs {
+        flags: list.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+/// Sends a request that never completes; the status HAProxy answers (after its wait).
+fn send_incomplete(port: u16, request: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(request).unwrap();
+    let mut buf = [0u8; 512];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn inspect(what: &str, name: &str) -> Value {
+    let text = engine::docker_ok(&[what, "inspect", name]);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v[0].clone()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+/// What the daemon says makes a container more than an unprivileged one; empty when clean.
+/// `cgroupns_default` is what the engine gives a container that asks for nothing.
+fn host_access(c: &Value, cgroupns_default: &str) -> Vec<String> {
+    let h = &c["HostConfig"];
+    let mut bad = Vec::new();
+    if h["Privileged"] != Value::Bool(false) {
+        bad.push(format!("Privileged {}", h["Privileged"]));
+    }
+    for b in strings(&h["Binds"]) {
+        if b.starts_with('/') || !b.contains(':') {
+            bad.push(format!("Binds {b}"));
+        }
+    }
+    for m in c["Mounts"].as_array().into_iter().flatten() {
+        if m["Type"] != "volume" && m["Type"] != "tmpfs" {
+            bad.push(format!("mount {m}"));
+        }
+        if m["Type"] == "volume" {
+            let name = m["Name"].as_str().unwrap_or_default();
+            let vol = inspect("volume", name);
+            if !is_empty(&vol["Options"]) || vol["Driver"] != "local" {
+                bad.push(format!("volume {name} {vol}"));
+            }
+        }
+    }
+    for key in ["NetworkMode", "PidMode", "IpcMode", "UTSMode", "UsernsMode"] {
+        let v = h[key].as_str().unwrap_or_default();
+        if v == "host" || v.starts_with("container:") {
+            bad.push(format!("{key} {v}"));
+        }
+    }
+    if h["CgroupnsMode"].as_str().unwrap_or_default() != cgroupns_default {
+        bad.push(format!("CgroupnsMode {}", h["CgroupnsMode"]));
+    }
+    for key in [
+        "Cgroup",
+        "CgroupParent",
+        "Devices",
+        "DeviceRequests",
+        "DeviceCgroupRules",
+        "CapAdd",
+        "Capabilities",
+        "Sysctls",
+        "VolumesFrom",
+        "VolumeDriver",
+    ] {
+        if !is_empty(&h[key]) {
+            bad.push(format!("{key} {}", h[key]));
+        }
+    }
+    for opt in strings(&h["SecurityOpt"]) {
+        if !opt.starts_with("no-new-privileges") {
+            bad.push(format!("SecurityOpt {opt}"));
+        }
+    }
+    let masked = strings(&h["MaskedPaths"]);
+    for p in sockproxy_gen::guard::MASKED_PATHS {
+        if !masked.iter().any(|m| m == p) {
+            bad.push(format!("MaskedPaths without {p}"));
+        }
+    }
+    let ro = strings(&h["ReadonlyPaths"]);
+    for p in sockproxy_gen::guard::READONLY_PATHS {
+        if !ro.iter().any(|m| m == p) {
+            bad.push(format!("ReadonlyPaths without {p}"));
+        }
+    }
+    if h["Runtime"] != "runc" {
+        bad.push(format!("Runtime {}", h["Runtime"]));
+    }
+    bad
+}
+
+/// `GET path` on the engine's socket, as JSON.
+fn engine_get(path: &str) -> Value {
+    let mut s = std::os::unix::net::UnixStream::connect(engine::socket()).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    // Chunked or not, the JSON object is the part between the first { and the last }.
+    let (start, end) = (
+        body.find('{').unwrap_or(0),
+        body.rfind('}').map_or(0, |e| e + 1),
+    );
+    serde_json::from_str(&body[start..end]).unwrap_or(Value::Null)
+}
+
+fn refused_by_proxy(status: u16, body: &[u8]) -> bool {
+    status == 408 || String::from_utf8_lossy(body).contains("sockproxy-gen refused")
+}
+
+/// The attack corpus through one HAProxy; returns (size, refused, containers that exist and
+/// are clean, execs clean).
+fn run_corpus(haproxy: &Haproxy) -> (usize, usize, usize, usize) {
+    let fixture = Fixture::new();
+    let cgroupns_default = {
+        let t = fixture.target(0);
+        inspect("container", &t)["HostConfig"]["CgroupnsMode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let targets: Vec<String> = (1..=3).map(|i| fixture.target(i)).collect();
+    let mut proxy = Proxy::start(haproxy, flags(&["CONTAINERS=1", "POST=1"]));
+    let cases = guard_corpus::corpus(&fixture.names);
+    assert!(cases.len() >= 500, "corpus of {} cases", cases.len());
+    let mut client = common::HttpClient::new(proxy.port);
+    let mut refused = 0;
+    let mut failures = Vec::new();
+    let mut execs = Vec::new();
+    let slow: Vec<_> = cases
+        .iter()
+        .filter(|c| c.incomplete)
+        .map(|c| {
+            let port = proxy.port;
+            let name = c.name.clone();
+            let request = String::from_utf8_lossy(&c.request)
+                .replace("{NAME}", &format!("{}-slow", fixture.prefix))
+                .into_bytes();
+            std::thread::spawn(move || (name, send_incomplete(port, &request)))
+        })
+        .collect();
+    for (i, case) in cases.iter().filter(|c| !c.incomplete).enumerate() {
+        let id = match &case.target {
+            Target::Create => String::new(),
+            Target::Start { .. } => targets[i % targets.len()].clone(),
+            Target::Exec => fixture.names.other.clone(),
+        };
+        let text = String::from_utf8_lossy(&case.request).to_string();
+        // Only the request line holds the placeholders; the body stays byte for byte.
+        let (line, rest) = case.request.split_at(text.find("\r\n").unwrap());
+        let line = String::from_utf8_lossy(line)
+            .replace("{NAME}", &format!("{}-c{i}", fixture.prefix))
+            .replace("{ID}", &id);
+        let mut request = line.into_bytes();
+        request.extend_from_slice(rest);
+        let (status, response) = client.send(&request);
+        let by_proxy = refused_by_proxy(status, &response.body);
+        if by_proxy {
+            refused += 1;
+        }
+        if case.dangerous != by_proxy {
+            failures.push(format!(
+                "{}: {} {} ({})",
+                case.name,
+                if case.dangerous {
+                    "not refused by the guard"
+                } else {
+                    "refused by the guard"
+                },
+                status,
+                String::from_utf8_lossy(&response.body)
+            ));
+        }
+        if case.target == Target::Exec && status == 201 {
+            let v: Value = serde_json::from_slice(&response.body).unwrap();
+            execs.push((case.name.clone(), v["Id"].as_str().unwrap().to_string()));
+        }
+    }
+    for handle in slow {
+        let (name, status) = handle.join().unwrap();
+        if status != 408 {
+            failures.push(format!("{name}: answered {status}, not 408"));
+        } else {
+            refused += 1;
+        }
+    }
+    let log = proxy.stop();
+    // The judge: every container that exists now, and every exec that was created.
+    let containers = fixture.containers();
+    let mut dirty = Vec::new();
+    for name in &containers {
+        let bad = host_access(&inspect("container", name), &cgroupns_default);
+        if !bad.is_empty() {
+            dirty.push(format!("{name}: {}", bad.join("; ")));
+        }
+    }
+    for (case, id) in &execs {
+        let v = engine_get(&format!("/v1.41/exec/{id}/json"));
+        let p = &v["ProcessConfig"];
+        if p["privileged"] != Value::Bool(false) || !is_empty(&p["user"]) {
+            dirty.push(format!("exec {case}: {p}"));
+        }
+    }
+    println!(
+        "HAProxy {}: corpus {} bodies ({} create, {} start, {} exec); refused by the guard {}; reached the daemon {}; containers that exist afterwards {} (clean {}); execs created {} (clean {})",
+        haproxy.version,
+        cases.len(),
+        cases.iter().filter(|c| c.target == Target::Create).count(),
+        cases
+            .iter()
+            .filter(|c| matches!(c.target, Target::Start { .. }))
+            .count(),
+        cases.iter().filter(|c| c.target == Target::Exec).count(),
+        refused,
+        cases.len() - refused,
+        containers.len(),
+        containers.len() - dirty.iter().filter(|d| !d.starts_with("exec ")).count(),
+        execs.len(),
+        execs.len() - dirty.iter().filter(|d| d.starts_with("exec ")).count(),
+    );
+    assert!(
+        dirty.is_empty(),
+        "the daemon reports host access:\n{}",
+        dirty.join("\n")
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases went the wrong way:\n{}\nHAProxy log tail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n"),
+        log.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+    );
+    assert!(
+        containers.len() > 20,
+        "only {} containers exist: the controls should have been created",
+        containers.len()
+    );
+    (cases.len(), refused, containers.len(), execs.len())
+}
+
+#[test]
+fn attack_corpus_through_every_haproxy_leaves_no_container_with_host_access() {
+    for haproxy in common::haproxies() {
+        run_corpus(&haproxy);
+    }
+}
