@@ -253,7 +253,7 @@ pub fn judgeable_checks() -> Vec<Check> {
         },
         Check {
             name: "escape".into(),
-            regex: r"\\u(?!003c|003e|0026)(?:00[2-7][0-9a-f]|013[01]|017f|212a)".into(),
+            regex: r"(?<!\\)(?:\\\\)*\\u(?!003c|003e|0026)(?:00[2-7][0-9a-f]|013[01]|017f|212a)".into(),
             why: "a \\u escape of an ASCII character (other than the \\u003c \\u003e \\u0026 that Go writes) or of a letter Go folds to ASCII could spell a key or a path the check would not see; send the character itself".into(),
         },
         Check {

@@ -453,3 +453,377 @@ fn attack_corpus_through_every_haproxy_leaves_no_container_with_host_access() {
         run_corpus(&haproxy);
     }
 }
+
+/// The creates in HAProxy's log: (allowed with 201, refused by a body check, other).
+fn creates_in_log(log: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let (mut ok, mut refused, mut other) = (Vec::new(), Vec::new(), Vec::new());
+    for line in log.lines().filter(|l| l.contains("/containers/create")) {
+        if line.contains("rule=deny:body:") {
+            refused.push(line.to_string());
+        } else if line.contains(" 201 ") && line.contains("rule=allow:") {
+            ok.push(line.to_string());
+        } else {
+            other.push(line.to_string());
+        }
+    }
+    (ok, refused, other)
+}
+
+fn run_ok(c: &mut std::process::Command, what: &str) -> String {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const DOCKER_PY: &str = r#"
+import sys, docker
+prefix, net, vol = sys.argv[1], sys.argv[2], sys.argv[3]
+c = docker.from_env(version="auto")
+img = "spg/busybox:latest"
+c.containers.create(img, ["sh", "-c", "echo a<b>c && x & y"], name=prefix + "-py1",
+    environment={"A": "1", "B": "x y", "C": "é"}, labels={"app": "café", "tier": "<web>"},
+    ports={"80/tcp": 18180}, volumes={vol: {"bind": "/data", "mode": "rw"}},
+    restart_policy={"Name": "on-failure", "MaximumRetryCount": 3}, network=net)
+c.containers.run(img, "sleep 30", name=prefix + "-py2", detach=True, network=net,
+    cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="64m", read_only=True,
+    tmpfs={"/run": "size=1m"}, user="1000:1000", working_dir="/tmp", init=True)
+api = c.api
+hc = api.create_host_config(binds=[vol + ":/v:ro"], port_bindings={8080: ("127.0.0.1", 18181)},
+    restart_policy={"Name": "always"}, network_mode=net, shm_size="16m", pids_limit=50,
+    ulimits=[docker.types.Ulimit(name="nofile", soft=1024, hard=2048)], extra_hosts={"x": "10.0.0.1"})
+api.create_container(img, "true", name=prefix + "-py3", host_config=hc, ports=[8080],
+    healthcheck={"test": ["CMD", "true"], "interval": 5000000000}, stop_signal="SIGTERM")
+mount = docker.types.Mount("/m", vol, type="volume", read_only=True)
+c.containers.create(img, "true", name=prefix + "-py4", mounts=[mount], network=net, hostname="h",
+    dns=["1.1.1.1"], log_config=docker.types.LogConfig(type="json-file", config={"max-size": "1m"}))
+c.containers.create(img, name=prefix + "-py5", network=net, entrypoint=["sh", "-c"],
+    command=["x > y < z & w"], stdin_open=True, tty=True, ipc_mode="private")
+"#;
+
+const COMPOSE: &str = r#"
+services:
+  web:
+    image: spg/busybox:latest
+    command: ["sh", "-c", "echo '<b>' > /tmp/x && cat < /tmp/x & sleep 30"]
+    ports: ["127.0.0.1:18280:80"]
+    environment:
+      A: "1"
+      B: "x & y"
+    labels:
+      traefik.http.routers.web.rule: "Host(`a.example`) && PathPrefix(`/x`)"
+    volumes: ["data:/data"]
+    restart: unless-stopped
+    networks: [front, back]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 5s
+  worker:
+    image: spg/busybox:latest
+    command: sleep 30
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: [no-new-privileges:true]
+    tmpfs: [/run]
+    user: "1000"
+    volumes:
+      - type: volume
+        source: data
+        target: /d
+        read_only: true
+    networks: [back]
+    restart: on-failure
+volumes:
+  data: {}
+networks:
+  front: {}
+  back: {}
+"#;
+
+/// The bodies real clients send pass the guard: the docker CLI, docker-py and Compose (v2 and
+/// 1.29) create through the proxy to the engine, and none is refused.
+#[test]
+fn real_clients_create_through_the_guard_without_a_false_denial() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let fixture = Fixture::new();
+    let vol2 = format!("{}-vol2", fixture.prefix);
+    let mut proxy = Proxy::start(
+        &haproxy,
+        flags(&[
+            "CONTAINERS=1",
+            "IMAGES=1",
+            "NETWORKS=1",
+            "VOLUMES=1",
+            "INFO=1",
+            "POST=1",
+        ]),
+    );
+    let host = format!("tcp://127.0.0.1:{}", proxy.port);
+    let p = &fixture.prefix;
+    let net = &fixture.names.network;
+    let vol = &fixture.names.volume;
+    let n = |i: usize| format!("{p}-cli{i}");
+    let cli: Vec<Vec<String>> = vec![
+        vec![
+            "create",
+            "--name",
+            &n(1),
+            "-p",
+            "18080:80",
+            "-e",
+            "A=1",
+            "-e",
+            "B=x y",
+            "-l",
+            "l1=v1",
+            "-v",
+            &format!("{vol}:/data"),
+            "--restart",
+            "unless-stopped",
+            "--network",
+            net,
+            engine::BUSYBOX,
+            "sh",
+            "-c",
+            "echo a<b>c && echo d&",
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            &n(2),
+            "--network",
+            net,
+            "--restart",
+            "on-failure:3",
+            engine::BUSYBOX,
+            "sleep",
+            "30",
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(3),
+            "--network",
+            net,
+            "-p",
+            "127.0.0.1:18081:81/udp",
+            "--expose",
+            "90",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(4),
+            "--network",
+            net,
+            "--mount",
+            &format!("type=volume,src={vol},dst=/m"),
+            "--tmpfs",
+            "/run:size=1m",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(5),
+            "--network",
+            net,
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
+            "--read-only",
+            "-u",
+            "1000:1000",
+            "-w",
+            "/tmp",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(6),
+            "--network",
+            net,
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "5s",
+            "-m",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "100",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(7),
+            "--network",
+            net,
+            "--hostname",
+            "h",
+            "--add-host",
+            "x:10.0.0.1",
+            "--dns",
+            "1.1.1.1",
+            "--log-opt",
+            "max-size=1m",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(8),
+            "--network",
+            net,
+            "--init",
+            "--stop-signal",
+            "SIGTERM",
+            "--stop-timeout",
+            "5",
+            "--entrypoint",
+            "sh",
+            engine::BUSYBOX,
+            "-c",
+            "x > y < z & w",
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(9),
+            "--network",
+            net,
+            "--network-alias",
+            "web",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(10),
+            "--network",
+            net,
+            "-it",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "run",
+            "-d",
+            "--name",
+            &n(11),
+            "--network",
+            net,
+            "-v",
+            &format!("{vol2}:/d:ro"),
+            engine::BUSYBOX,
+            "sleep",
+            "30",
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(12),
+            "--network",
+            net,
+            "--ulimit",
+            "nofile=1024:2048",
+            "--shm-size",
+            "16m",
+            "--ipc",
+            "private",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(13),
+            "--network",
+            net,
+            "-e",
+            r#"JSON={"a":"<b>","c":"\u0041"}"#,
+            "-l",
+            "traefik.http.routers.x.rule=Host(`a.b`) && PathPrefix(`/x`)",
+            "-l",
+            "name=café ☕",
+            engine::BUSYBOX,
+        ],
+        vec![
+            "create",
+            "--name",
+            &n(14),
+            "--network",
+            net,
+            "--privileged=false",
+            "--restart",
+            "always",
+            engine::BUSYBOX,
+        ],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_string).collect())
+    .collect();
+    for args in &cli {
+        run_ok(
+            engine::command("docker")
+                .env("DOCKER_HOST", &host)
+                .args(args),
+            &format!("docker {}", args.join(" ")),
+        );
+    }
+    run_ok(
+        engine::command(common::SYSTEM_PYTHON)
+            .env("DOCKER_HOST", &host)
+            .args(["-c", DOCKER_PY, p, net, vol]),
+        "docker-py",
+    );
+    let mut projects = Vec::new();
+    for compose in [engine::Compose::V2, engine::Compose::V1] {
+        let project = engine::Project::new(compose);
+        project.write("compose.yaml", COMPOSE);
+        let mut c = match compose {
+            engine::Compose::V2 => {
+                let mut c = engine::command("docker");
+                c.arg("compose");
+                c
+            }
+            engine::Compose::V1 => engine::command("docker-compose"),
+        };
+        run_ok(
+            c.env("DOCKER_HOST", &host)
+                .current_dir(project.dir.path())
+                .args(["-p", &project.name, "up", "--no-start"]),
+            &format!("{compose:?} up --no-start"),
+        );
+        projects.push(project);
+    }
+    let log = proxy.stop();
+    let (ok, refused, other) = creates_in_log(&log);
+    println!(
+        "HAProxy {}: real client creates through the guard: {} passed (docker CLI {}, docker-py 5, Compose v2 and 1.29 2 each), {} refused by a body check, {} other",
+        haproxy.version,
+        ok.len(),
+        cli.len(),
+        refused.len(),
+        other.len()
+    );
+    assert!(refused.is_empty(), "false denials:\n{}", refused.join("\n"));
+    assert!(
+        other.is_empty(),
+        "creates that failed:\n{}",
+        other.join("\n")
+    );
+    assert!(ok.len() >= 20, "only {} creates:\n{log}", ok.len());
+    assert_eq!(ok.len(), cli.len() + 5 + 4, "{log}");
+    drop(projects);
+    drop(fixture);
+    engine::docker(&["volume", "rm", "-f", &vol2]);
+}

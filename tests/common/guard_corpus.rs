@@ -414,6 +414,10 @@ pub fn corpus(n: &Names) -> Vec<Case> {
         ("key-escape-middle", r#""Privil\u0065ged":true"#),
         ("key-escape-upper", r#""\u0050RIVILEGED":true"#),
         (
+            "escape-after-escaped-backslash",
+            r#""Env":["\\\u0041"],"Privil\\\u0065ged":true"#,
+        ),
+        (
             "value-escape-type",
             r#""Mounts":[{"Type":"b\u0069nd","Source":"/","Target":"/h"}]"#,
         ),
