@@ -827,3 +827,142 @@ fn real_clients_create_through_the_guard_without_a_false_denial() {
     drop(fixture);
     engine::docker(&["volume", "rm", "-f", &vol2]);
 }
+
+fn http_json(
+    client: &mut common::HttpClient,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, response) = client.send(request.as_bytes());
+    let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    (status, value)
+}
+
+/// Watchtower's re-create of an ordinary container through the watchtower preset's guard:
+/// inspect, stop, remove, create with the inspected Config, HostConfig and networks (as
+/// watchtower's GetCreateConfig/GetCreateHostConfig copy them), start. The HostConfig that
+/// inspect returns (MaskedPaths, ReadonlyPaths, CgroupnsMode host, IpcMode private, Runtime
+/// runc, ...) passes as it is.
+#[test]
+fn watchtower_recreates_an_ordinary_container_through_the_guard() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let fixture = Fixture::new();
+    let app = format!("{}-app", fixture.prefix);
+    let vol = format!("{}:/data", fixture.names.volume);
+    engine::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &app,
+        "--network",
+        &fixture.names.network,
+        "-v",
+        &vol,
+        "-e",
+        "A=1",
+        "-l",
+        "com.example=x",
+        "--restart",
+        "unless-stopped",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        engine::BUSYBOX,
+        "sleep",
+        "600",
+    ]);
+    let mut proxy = Proxy::start(&haproxy, common::presets(&["watchtower"]));
+    let mut client = common::HttpClient::new(proxy.port);
+    let (status, old) = http_json(
+        &mut client,
+        "GET",
+        &format!("/v1.41/containers/{app}/json"),
+        None,
+    );
+    assert_eq!(status, 200, "{old}");
+    let old_id = old["Id"].as_str().unwrap().to_string();
+    let (status, image) = http_json(
+        &mut client,
+        "GET",
+        "/v1.41/images/spg/busybox:latest/json",
+        None,
+    );
+    assert_eq!(status, 200, "{image}");
+    let (status, v) = http_json(
+        &mut client,
+        "POST",
+        &format!("/v1.41/containers/{old_id}/stop?t=1"),
+        None,
+    );
+    assert_eq!(status, 204, "stop: {v}");
+    let (status, v) = http_json(
+        &mut client,
+        "DELETE",
+        &format!("/v1.41/containers/{old_id}"),
+        None,
+    );
+    assert_eq!(status, 204, "remove: {v}");
+    let mut config = old["Config"].clone();
+    if config["Hostname"].as_str() == old_id.get(..12) {
+        config["Hostname"] = Value::String(String::new());
+    }
+    config["Image"] = Value::String(engine::BUSYBOX.into());
+    let mut endpoints = serde_json::Map::new();
+    for (net, settings) in old["NetworkSettings"]["Networks"].as_object().unwrap() {
+        endpoints.insert(
+            net.clone(),
+            serde_json::json!({
+                "IPAMConfig": settings["IPAMConfig"],
+                "Links": settings["Links"],
+                "Aliases": settings["Aliases"],
+            }),
+        );
+    }
+    let mut body = config.as_object().unwrap().clone();
+    body.insert("HostConfig".into(), old["HostConfig"].clone());
+    body.insert(
+        "NetworkingConfig".into(),
+        serde_json::json!({ "EndpointsConfig": endpoints }),
+    );
+    let body = Value::Object(body);
+    let (status, created) = http_json(
+        &mut client,
+        "POST",
+        &format!("/v1.41/containers/create?name={app}"),
+        Some(&body),
+    );
+    assert_eq!(status, 201, "re-create: {created}\nbody: {body}");
+    let new_id = created["Id"].as_str().unwrap();
+    let (status, v) = http_json(
+        &mut client,
+        "POST",
+        &format!("/v1.41/containers/{new_id}/start"),
+        None,
+    );
+    assert_eq!(status, 204, "start: {v}");
+    // The same body with one field changed is refused at the create.
+    let mut privileged = body.clone();
+    privileged["HostConfig"]["Privileged"] = Value::Bool(true);
+    let (status, v) = http_json(
+        &mut client,
+        "POST",
+        &format!("/v1.41/containers/create?name={app}-2"),
+        Some(&privileged),
+    );
+    assert_eq!(status, 403, "{v}");
+    let log = proxy.stop();
+    let now = inspect("container", &app);
+    assert_eq!(now["State"]["Running"], Value::Bool(true), "{now}");
+    assert_ne!(now["Id"].as_str().unwrap(), old_id);
+    assert_eq!(now["HostConfig"]["RestartPolicy"]["Name"], "unless-stopped");
+    assert_eq!(now["Mounts"][0]["Name"], fixture.names.volume.as_str());
+    assert!(log.contains("rule=allow:POST:/containers/create"), "{log}");
+    drop(fixture);
+}
