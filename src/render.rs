@@ -51,12 +51,19 @@ pub struct RenderOptions {
     /// `ADDR:PORT` of the health frontend.
     pub health: String,
     /// The largest request body a body guard judges, in bytes (HAProxy's buffer is twice it).
-    #[serde(default = "default_body_limit")]
+    #[serde(
+        default = "default_body_limit",
+        skip_serializing_if = "is_default_body_limit"
+    )]
     pub body_limit: u32,
 }
 
 fn default_body_limit() -> u32 {
     crate::guard::DEFAULT_BODY_LIMIT
+}
+
+fn is_default_body_limit(limit: &u32) -> bool {
+    *limit == crate::guard::DEFAULT_BODY_LIMIT
 }
 
 impl Default for RenderOptions {

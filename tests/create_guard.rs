@@ -966,3 +966,115 @@ fn watchtower_recreates_an_ordinary_container_through_the_guard() {
     assert!(log.contains("rule=allow:POST:/containers/create"), "{log}");
     drop(fixture);
 }
+
+/// Lint recognises the guard render writes, and reports a create grant without it (a check
+/// removed, or the guard turned off on purpose in the preset) as root-equivalent (SPG404).
+#[test]
+fn lint_reports_a_create_grant_without_a_sound_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let lint = |file: &Path| {
+        let out = common::cli().arg("lint").arg(file).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (_, text) = common::render_text(
+        common::presets(&["watchtower"]),
+        sockproxy_gen::render::RenderOptions::default(),
+    );
+    let whole = dir.path().join("whole.cfg");
+    std::fs::write(&whole, &text).unwrap();
+    assert!(!lint(&whole).contains("SPG404"), "{}", lint(&whole));
+    for check in ["deny:body:binds)", "deny:body:escape)", "wait-for-body"] {
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.contains(check))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = dir.path().join("cut.cfg");
+        std::fs::write(&file, cut).unwrap();
+        let report = lint(&file);
+        let name = check.trim_start_matches("deny:body:").trim_end_matches(')');
+        assert!(
+            report.contains("error[SPG404]") && report.contains(&format!("missing: {name}")),
+            "without {check}:\n{report}"
+        );
+    }
+    let preset = dir.path().join("creator.yaml");
+    std::fs::write(
+        &preset,
+        "name: creator\ndescription: a CI runner\ngrants:\n  - route: POST /containers/create\n    reason: runs jobs\n    body:\n      profile: unguarded\n      reason: the jobs need --privileged\n",
+    )
+    .unwrap();
+    let out = common::cli()
+        .arg("render")
+        .arg("--preset-file")
+        .arg(&preset)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("body guard off on purpose")
+            && stderr.contains("the jobs need --privileged"),
+        "{stderr}"
+    );
+    let file = dir.path().join("unguarded.cfg");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let report = lint(&file);
+    assert!(report.contains("error[SPG404]"), "{report}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("req.body"));
+}
+
+/// A preset's `body:` is checked where it is written: the file, the line and the fix.
+#[test]
+fn preset_body_profiles_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("    body:\n      profile: unguarded\n", "give `reason:` saying why"),
+        ("    body:\n      profile: trusted\n", "unknown body profile `trusted`"),
+        (
+            "    body:\n      profile: unprivileged\n      host_paths:\n        - value: /srv/../etc\n          reason: r\n",
+            "must be absolute and clean",
+        ),
+        (
+            "    body:\n      profile: unprivileged\n      capabilities:\n        - value: ALL\n          reason: r\n",
+            "not ALL",
+        ),
+        (
+            "    body:\n      profile: unprivileged\n      users:\n        - value: root\n          reason: r\n",
+            "`users:` applies to exec create only",
+        ),
+    ];
+    for (body, expected) in cases {
+        let preset = dir.path().join("p.yaml");
+        std::fs::write(
+            &preset,
+            format!("name: p\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n{body}"),
+        )
+        .unwrap();
+        let out = common::cli()
+            .arg("render")
+            .arg("--preset-file")
+            .arg(&preset)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(65), "{body}: {stderr}");
+        assert!(
+            stderr.contains(expected) && stderr.contains("p.yaml:4"),
+            "{body}: {stderr}"
+        );
+    }
+    // On a route without a body kind, `body:` is an error too.
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: p\ndescription: d\ngrants:\n  - route: GET /containers/json\n    reason: r\n    body:\n      profile: unprivileged\n",
+    )
+    .unwrap();
+    let out = common::cli()
+        .arg("render")
+        .arg("--preset-file")
+        .arg(dir.path().join("p.yaml"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("applies to container create"));
+}
