@@ -77,39 +77,53 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// The engine's state that a harmless command must leave as it was: every container, image,
-/// volume and network (ids and names), and the Swarm's services.
-pub fn state() -> String {
-    [
+/// The engine's state that a harmless command must leave as it was: the containers (with their
+/// state), volumes and networks labelled `label` (tests run side by side, so only a test's own
+/// objects are stable), every image, and the Swarm's services.
+pub fn state(label: &str) -> Vec<String> {
+    let filter = format!("label={label}");
+    let mut lines = Vec::new();
+    for args in [
         [
             "ps",
             "-a",
             "--no-trunc",
+            "--filter",
+            &filter,
             "--format",
-            "{{.ID}} {{.Names}} {{.Status}}",
+            "container {{.ID}} {{.Names}} {{.State}} {{.Labels}}",
         ]
         .as_slice(),
+        &[
+            "volume",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "volume {{.Name}} {{.Labels}}",
+        ],
+        &[
+            "network",
+            "ls",
+            "--no-trunc",
+            "--filter",
+            &filter,
+            "--format",
+            "network {{.ID}} {{.Name}} {{.Labels}}",
+        ],
         &[
             "images",
             "-a",
             "--no-trunc",
             "--format",
-            "{{.ID}} {{.Repository}}:{{.Tag}}",
+            "image {{.ID}} {{.Repository}}:{{.Tag}}",
         ],
-        &["volume", "ls", "--format", "{{.Name}}"],
-        &[
-            "network",
-            "ls",
-            "--no-trunc",
-            "--format",
-            "{{.ID}} {{.Name}}",
-        ],
-        &["service", "ls", "--format", "{{.ID}} {{.Name}}"],
-    ]
-    .iter()
-    .map(|args| docker_ok(args))
-    .collect::<Vec<_>>()
-    .join("\n---\n")
+        &["service", "ls", "--format", "service {{.ID}} {{.Name}}"],
+    ] {
+        lines.extend(docker_ok(args).lines().map(String::from));
+    }
+    lines.sort();
+    lines
 }
 
 /// Which Compose runs a project.
