@@ -1078,3 +1078,95 @@ fn preset_body_profiles_are_validated() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("applies to container create"));
 }
+
+/// verify sends a privileged create (and start with API 1.23, and exec) naming objects that
+/// cannot exist: through the guard each is refused; through a proxy whose preset turned the
+/// guard off, verify reports them as unguarded and fails. The engine is left as it was.
+#[test]
+fn verify_probes_the_body_guard_on_the_engine() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let label = engine::unique("spgguardverify");
+    let before = engine::state(&label);
+    let dir = tempfile::tempdir().unwrap();
+    let unguarded = dir.path().join("unguarded.yaml");
+    std::fs::write(
+        &unguarded,
+        "name: unguarded\ndescription: a CI runner\ngrants:\n  - route: GET /_ping\n    reason: ping\n  - route: POST /containers/create\n    reason: runs jobs\n    body:\n      profile: unguarded\n      reason: the jobs need --privileged\n  - route: POST /containers/{id}/start\n    reason: starts them\n",
+    )
+    .unwrap();
+    for (inputs, args, guarded) in [
+        (
+            common::presets(&["watchtower"]),
+            vec!["--preset".to_string(), "watchtower".to_string()],
+            true,
+        ),
+        (
+            PolicyInputs {
+                preset_files: vec![unguarded.clone()],
+                ..Default::default()
+            },
+            vec![
+                "--preset-file".to_string(),
+                unguarded.to_string_lossy().into_owned(),
+            ],
+            false,
+        ),
+    ] {
+        let mut proxy = Proxy::start(&haproxy, inputs);
+        let out = common::cli()
+            .arg("verify")
+            .arg(format!("tcp://127.0.0.1:{}", proxy.port))
+            .args(&args)
+            .arg("--format")
+            .arg("json")
+            .output()
+            .unwrap();
+        proxy.stop();
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let routes = report["routes"].as_array().unwrap();
+        let probed: Vec<&Value> = routes
+            .iter()
+            .filter(|r| r["body_probes"].is_array())
+            .collect();
+        let names: Vec<&str> = probed
+            .iter()
+            .map(|r| r["route"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"POST /containers/create")
+                && names.contains(&"POST /containers/{name}/start"),
+            "{names:?}"
+        );
+        for r in &probed {
+            let statuses: Vec<u64> = r["body_probes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["status"].as_u64().unwrap())
+                .collect();
+            let route = r["route"].as_str().unwrap();
+            if guarded {
+                assert!(statuses.iter().all(|s| *s == 403), "{route}: {statuses:?}");
+                assert!(r["mismatch"].is_null(), "{r}");
+            } else if route == "POST /containers/create" {
+                assert!(statuses.iter().all(|s| *s != 403), "{route}: {statuses:?}");
+                assert_eq!(r["mismatch"], "unguarded-body", "{r}");
+            }
+        }
+        assert_eq!(
+            out.status.success(),
+            guarded,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Every image and the Swarm's services as they were; no container of the probes' name.
+    assert_eq!(
+        engine::state(&label),
+        before,
+        "verify's probes changed the engine"
+    );
+    let probes = engine::docker_ok(&["ps", "-a", "--filter", "name=spg-verify-probe", "-q"]);
+    assert!(probes.is_empty(), "{probes}");
+}
