@@ -1170,3 +1170,169 @@ fn verify_probes_the_body_guard_on_the_engine() {
     let probes = engine::docker_ok(&["ps", "-a", "--filter", "name=spg-verify-probe", "-q"]);
     assert!(probes.is_empty(), "{probes}");
 }
+
+/// The judge is sound: through a proxy whose create grant is unguarded on purpose, the same
+/// bodies the guard refuses make containers that `host_access` reports.
+#[test]
+fn the_judge_sees_host_access_when_the_guard_is_off() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let fixture = Fixture::new();
+    let cgroupns_default = {
+        let t = fixture.target(0);
+        inspect("container", &t)["HostConfig"]["CgroupnsMode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("unguarded.yaml");
+    std::fs::write(
+        &preset,
+        "name: unguarded\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n    body:\n      profile: unguarded\n      reason: the judge's own test\n",
+    )
+    .unwrap();
+    let mut proxy = Proxy::start(
+        &haproxy,
+        PolicyInputs {
+            preset_files: vec![preset],
+            ..Default::default()
+        },
+    );
+    let net = &fixture.names.network;
+    let mut client = common::HttpClient::new(proxy.port);
+    let bodies = [
+        ("privileged", r#""Privileged":true"#.to_string()),
+        ("bind", r#""Binds":["/etc:/hostetc:ro"]"#.to_string()),
+        ("pid-host", r#""PidMode":"host""#.to_string()),
+        ("cap-add", r#""CapAdd":["SYS_ADMIN"]"#.to_string()),
+        ("seccomp", r#""SecurityOpt":["seccomp=unconfined"]"#.to_string()),
+        ("devices", r#""Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"rwm"}]"#.to_string()),
+        ("masked", r#""MaskedPaths":[]"#.to_string()),
+    ];
+    for (name, kv) in &bodies {
+        let body: Value = serde_json::from_str(&format!(
+            r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
+            engine::BUSYBOX
+        ))
+        .unwrap();
+        let (status, v) = http_json(
+            &mut client,
+            "POST",
+            &format!(
+                "/v1.41/containers/create?name={}-judge-{name}",
+                fixture.prefix
+            ),
+            Some(&body),
+        );
+        assert_eq!(status, 201, "{name}: {v}");
+    }
+    proxy.stop();
+    for (name, _) in &bodies {
+        let c = inspect("container", &format!("{}-judge-{name}", fixture.prefix));
+        let bad = host_access(&c, &cgroupns_default);
+        assert!(!bad.is_empty(), "{name}: the judge saw nothing");
+    }
+}
+
+/// Swarm services (the one-node Swarm of the engine): a grant of service create and update
+/// carries the guard too. Specs that bind a host path, add capabilities, join the host's
+/// network, turn confinement off or set sysctls are refused, on create and on update; an
+/// ordinary service is created and updated, and the daemon's record of it is clean.
+#[test]
+fn service_create_and_update_are_guarded_on_the_swarm() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let name = engine::unique("spgguardsvc");
+    let mut proxy = Proxy::start(&haproxy, flags(&["SERVICES=1", "POST=1"]));
+    let mut client = common::HttpClient::new(proxy.port);
+    let spec = |extra: &str, networks: &str| -> Value {
+        serde_json::from_str(&format!(
+            r#"{{"Name":"{name}","TaskTemplate":{{"ContainerSpec":{{"Image":"{}","Command":["sleep","60"]{extra}}}{networks}}},"Mode":{{"Replicated":{{"Replicas":0}}}}}}"#,
+            engine::BUSYBOX
+        ))
+        .unwrap()
+    };
+    let dangerous = [
+        (
+            "mount-bind",
+            r#","Mounts":[{"Type":"bind","Source":"/","Target":"/host"}]"#,
+            "",
+        ),
+        (
+            "mount-bind-lower",
+            r#","mounts":[{"type":"BIND","source":"/etc","target":"/h"}]"#,
+            "",
+        ),
+        (
+            "driver-options",
+            r#","Mounts":[{"Type":"volume","Source":"v","Target":"/v","VolumeOptions":{"DriverConfig":{"Name":"local","Options":{"type":"none","o":"bind","device":"/"}}}}]"#,
+            "",
+        ),
+        ("cap-add", r#","CapabilityAdd":["CAP_SYS_ADMIN"]"#, ""),
+        (
+            "seccomp",
+            r#","Privileges":{"Seccomp":{"Mode":"unconfined"}}"#,
+            "",
+        ),
+        (
+            "apparmor",
+            r#","Privileges":{"AppArmor":{"Mode":"disabled"}}"#,
+            "",
+        ),
+        (
+            "selinux",
+            r#","Privileges":{"SELinuxContext":{"Disable":true}}"#,
+            "",
+        ),
+        ("sysctls", r#","Sysctls":{"net.ipv4.ip_forward":"1"}"#, ""),
+        ("host-network", "", r#","Networks":[{"Target":"host"}]"#),
+    ];
+    for (case, extra, networks) in dangerous {
+        let (status, v) = http_json(
+            &mut client,
+            "POST",
+            "/v1.41/services/create",
+            Some(&spec(extra, networks)),
+        );
+        assert_eq!(status, 403, "create {case}: {v}");
+    }
+    let (status, created) = http_json(
+        &mut client,
+        "POST",
+        "/v1.41/services/create",
+        Some(&spec("", "")),
+    );
+    assert_eq!(status, 201, "{created}");
+    let id = created["ID"].as_str().unwrap().to_string();
+    let version = inspect("service", &id)["Version"]["Index"]
+        .as_u64()
+        .unwrap();
+    for (case, extra, networks) in dangerous {
+        let (status, v) = http_json(
+            &mut client,
+            "POST",
+            &format!("/v1.41/services/{id}/update?version={version}"),
+            Some(&spec(extra, networks)),
+        );
+        assert_eq!(status, 403, "update {case}: {v}");
+    }
+    let (status, v) = http_json(
+        &mut client,
+        "POST",
+        &format!("/v1.41/services/{id}/update?version={version}"),
+        Some(&spec(r#","Env":["A=<b> & c"]"#, "")),
+    );
+    proxy.stop();
+    let record = inspect("service", &id);
+    engine::docker(&["service", "rm", &id]);
+    assert_eq!(status, 200, "ordinary update: {v}");
+    let c = &record["Spec"]["TaskTemplate"]["ContainerSpec"];
+    assert!(
+        is_empty(&c["Mounts"]) && is_empty(&c["CapabilityAdd"]) && is_empty(&c["Sysctls"]),
+        "{c}"
+    );
+    assert!(
+        is_empty(&c["Privileges"]) || c["Privileges"]["Seccomp"].is_null(),
+        "{c}"
+    );
+    assert_eq!(c["Env"][0], "A=<b> & c", "{c}");
+}
