@@ -125,6 +125,8 @@ struct ClientView {
 struct GuardView {
     summary: String,
     tokens: Vec<String>,
+    /// Every check's regex as one alternation: one pass over an ordinary body.
+    any: String,
     checks: Vec<CheckView>,
 }
 
@@ -193,9 +195,11 @@ fn guards_for(
                 view.summary = format!("{}, {}", view.summary, route.display());
             }
             None => {
+                let any: Vec<String> = checks.iter().map(|c| format!("(?:{})", c.regex)).collect();
                 let view = GuardView {
                     summary: format!("{}: {}", guard::summary(kind, &profile), route.display()),
                     tokens: vec![token],
+                    any: any.join("|"),
                     checks: checks
                         .iter()
                         .map(|c| CheckView {

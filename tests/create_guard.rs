@@ -410,7 +410,7 @@ fn run_corpus(haproxy: &Haproxy) -> (usize, usize, usize, usize) {
         }
     }
     println!(
-        "HAProxy {}: corpus {} bodies ({} create, {} start, {} exec); refused by the guard {}; reached the daemon {}; containers that exist afterwards {} (clean {}); execs created {} (clean {})",
+        "HAProxy {}: corpus {} bodies ({} create, {} start, {} exec); refused by the guard {}; reached the daemon {}; containers that exist afterwards {} ({} start targets made on the engine, the rest created through the proxy), clean {}; execs created {} (clean {})",
         haproxy.version,
         cases.len(),
         cases.iter().filter(|c| c.target == Target::Create).count(),
@@ -422,6 +422,7 @@ fn run_corpus(haproxy: &Haproxy) -> (usize, usize, usize, usize) {
         refused,
         cases.len() - refused,
         containers.len(),
+        containers.iter().filter(|c| c.contains("-target")).count(),
         containers.len() - dirty.iter().filter(|d| !d.starts_with("exec ")).count(),
         execs.len(),
         execs.len() - dirty.iter().filter(|d| d.starts_with("exec ")).count(),
@@ -983,7 +984,12 @@ fn lint_reports_a_create_grant_without_a_sound_guard() {
     let whole = dir.path().join("whole.cfg");
     std::fs::write(&whole, &text).unwrap();
     assert!(!lint(&whole).contains("SPG404"), "{}", lint(&whole));
-    for check in ["deny:body:binds)", "deny:body:escape)", "wait-for-body"] {
+    for check in [
+        "deny:body:binds)",
+        "deny:body:escape)",
+        "wait-for-body",
+        "set-var(txn.spg_suspect)",
+    ] {
         let cut: String = text
             .lines()
             .filter(|l| !l.contains(check))
@@ -992,7 +998,10 @@ fn lint_reports_a_create_grant_without_a_sound_guard() {
         let file = dir.path().join("cut.cfg");
         std::fs::write(&file, cut).unwrap();
         let report = lint(&file);
-        let name = check.trim_start_matches("deny:body:").trim_end_matches(')');
+        let name = match check {
+            "set-var(txn.spg_suspect)" => "combined-pass",
+            other => other.trim_start_matches("deny:body:").trim_end_matches(')'),
+        };
         assert!(
             report.contains("error[SPG404]") && report.contains(&format!("missing: {name}")),
             "without {check}:\n{report}"

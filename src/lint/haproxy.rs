@@ -205,23 +205,44 @@ fn body_guard_gaps(section: &Section, kind: crate::guard::BodyKind) -> Vec<Strin
         }
     }
     let allow_listed = ["binds", "cap-add", "user", "mount-source"];
-    for c in guard::judgeable_checks()
-        .into_iter()
-        .chain(guard::checks(kind, &guard::Profile::default()))
-    {
-        let present = if allow_listed.contains(&c.name.as_str()) {
+    // Whether `found` finds check `c`: its exact regex, or for the checks an allow-list
+    // changes, its key.
+    let finds = |c: &guard::Check, found: &dyn Fn(&str, bool) -> bool| {
+        if allow_listed.contains(&c.name.as_str()) {
             let key_prefix = &c.regex[..c.regex.find(":(?!").map_or(c.regex.len(), |i| i + 4)];
-            words.iter().any(|w| w.starts_with(key_prefix))
+            found(key_prefix, true)
         } else if c.name == "mount-bind" {
             // With allow-listed host paths the guard checks each mount's Source instead.
-            words.contains(c.regex.as_str())
-                || words.iter().any(|w| w.starts_with(r#""source"\s*:(?!"#))
+            found(&c.regex, false) || found(r#""source"\s*:(?!"#, true)
         } else {
-            words.contains(c.regex.as_str())
-        };
+            found(&c.regex, false)
+        }
+    };
+    let profile = guard::checks(kind, &guard::Profile::default());
+    for c in guard::judgeable_checks()
+        .into_iter()
+        .chain(profile.iter().cloned())
+    {
+        let present = finds(&c, &|text, prefix| {
+            if prefix {
+                words.iter().any(|w| w.starts_with(text))
+            } else {
+                words.contains(text)
+            }
+        });
         if !present {
             missing.push(c.name);
         }
+    }
+    // The one pass that decides whether the checks run at all must hold every check.
+    let combined = words.iter().any(|w| {
+        w.starts_with("(?:")
+            && profile
+                .iter()
+                .all(|c| finds(c, &|text, _| w.contains(&format!("(?:{text}"))))
+    });
+    if !combined || !words.contains("set-var(txn.spg_suspect)") {
+        missing.push("combined-pass".into());
     }
     missing
 }
