@@ -1345,3 +1345,124 @@ fn service_create_and_update_are_guarded_on_the_swarm() {
     );
     assert_eq!(c["Env"][0], "A=<b> & c", "{c}");
 }
+
+/// A preset's allow-lists widen exactly what they name: an allow-listed host directory (and
+/// below it) binds, its siblings, parents and `..` do not; an allow-listed capability is added,
+/// others not; an allow-listed exec user runs, root does not.
+#[test]
+fn allow_lists_widen_exactly_what_they_name() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let fixture = Fixture::new();
+    let host = tempfile::Builder::new()
+        .prefix("spg-allowed-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::create_dir(host.path().join("sub")).unwrap();
+    let allowed = host.path().to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("allow.yaml");
+    std::fs::write(
+        &preset,
+        format!(
+            "name: allow\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n    body:\n      profile: unprivileged\n      host_paths:\n        - value: {allowed}\n          reason: the app's data\n      capabilities:\n        - value: NET_ADMIN\n          reason: it sets routes\n  - route: POST /containers/{{id}}/exec\n    reason: r\n    body:\n      profile: unprivileged\n      users:\n        - value: \"1000:1000\"\n          reason: the app's user\n"
+        ),
+    )
+    .unwrap();
+    let mut proxy = Proxy::start(
+        &haproxy,
+        PolicyInputs {
+            preset_files: vec![preset],
+            ..Default::default()
+        },
+    );
+    let net = &fixture.names.network;
+    let mut client = common::HttpClient::new(proxy.port);
+    let mut create = |name: &str, kv: &str| {
+        let body: Value = serde_json::from_str(&format!(
+            r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
+            engine::BUSYBOX
+        ))
+        .unwrap();
+        http_json(
+            &mut client,
+            "POST",
+            &format!("/v1.41/containers/create?name={}-{name}", fixture.prefix),
+            Some(&body),
+        )
+        .0
+    };
+    let cases = [
+        ("bind-allowed", format!(r#""Binds":["{allowed}:/d"]"#), 201),
+        (
+            "bind-below",
+            format!(r#""Binds":["{allowed}/sub:/d:ro"]"#),
+            201,
+        ),
+        ("bind-sibling", format!(r#""Binds":["{allowed}x:/d"]"#), 403),
+        ("bind-parent", r#""Binds":["/tmp:/d"]"#.to_string(), 403),
+        (
+            "bind-dotdot",
+            format!(r#""Binds":["{allowed}/../../etc:/d"]"#),
+            403,
+        ),
+        (
+            "bind-upper",
+            format!(r#""Binds":["{}:/d"]"#, allowed.to_uppercase()),
+            403,
+        ),
+        (
+            "mount-allowed",
+            format!(r#""Mounts":[{{"Type":"bind","Source":"{allowed}/sub","Target":"/m"}}]"#),
+            201,
+        ),
+        (
+            "mount-etc",
+            r#""Mounts":[{"Type":"bind","Source":"/etc","Target":"/m"}]"#.to_string(),
+            403,
+        ),
+        (
+            "mount-allowed-then-etc",
+            format!(
+                r#""Mounts":[{{"Type":"bind","Source":"{allowed}","Target":"/m"}},{{"Type":"bind","Target":"/n","Source":"/"}}]"#
+            ),
+            403,
+        ),
+        ("cap-allowed", r#""CapAdd":["NET_ADMIN"]"#.to_string(), 201),
+        (
+            "cap-prefixed",
+            r#""CapAdd":["cap_net_admin"]"#.to_string(),
+            201,
+        ),
+        (
+            "cap-other",
+            r#""CapAdd":["NET_ADMIN","SYS_ADMIN"]"#.to_string(),
+            403,
+        ),
+        ("cap-all", r#""CapAdd":["ALL"]"#.to_string(), 403),
+    ];
+    let mut wrong = Vec::new();
+    for (name, kv, expected) in &cases {
+        let status = create(name, kv);
+        if status != *expected {
+            wrong.push(format!("{name}: {status}, expected {expected}"));
+        }
+    }
+    for (user, expected) in [("1000:1000", 201), ("root", 403), ("0", 403), ("1000", 403)] {
+        let body = serde_json::json!({"Cmd": ["id"], "User": user});
+        let (status, v) = http_json(
+            &mut client,
+            "POST",
+            &format!("/v1.41/containers/{}/exec", fixture.names.other),
+            Some(&body),
+        );
+        if status != expected {
+            wrong.push(format!("exec as {user}: {status} {v}, expected {expected}"));
+        }
+    }
+    proxy.stop();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let c = inspect("container", &format!("{}-bind-below", fixture.prefix));
+    assert_eq!(c["HostConfig"]["Binds"][0], format!("{allowed}/sub:/d:ro"));
+    let c = inspect("container", &format!("{}-cap-allowed", fixture.prefix));
+    assert_eq!(c["HostConfig"]["CapAdd"][0], "NET_ADMIN");
+}
