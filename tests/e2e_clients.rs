@@ -253,3 +253,58 @@ fn traefik_config_in_front_of_podman() {
         run_flows(&haproxy, Daemon::Podman);
     }
 }
+
+/// A client that may create and start but not attach (the watchtower preset): `docker run -d`
+/// works; `docker run` without -d is refused the attach, and the CLI shows only the status, as
+/// README and render's warning say.
+#[test]
+fn create_without_attach_on_the_docker_engine() {
+    let haproxy = common::haproxies().remove(0);
+    let work = haproxy.workdir();
+    let _ = Daemon::Engine.socket_at(&work.host("daemon.sock"));
+    let port = common::free_port();
+    let (policy, config) = common::render_config(
+        common::presets(&["watchtower"]),
+        port,
+        common::free_port(),
+        &work.inner("daemon.sock"),
+    );
+    assert!(
+        policy
+            .notices
+            .iter()
+            .any(|n| n.message.contains("may create containers but not attach")),
+        "{:?}",
+        policy.notices
+    );
+    std::fs::write(work.host("haproxy.cfg"), config).unwrap();
+    let proxy = haproxy.spawn(&work.inner("haproxy.cfg"), port);
+    let cfg = tempfile::tempdir().unwrap();
+    let detached = engine::unique("spg-attach-d-");
+    let out = docker(
+        port,
+        cfg.path(),
+        &["run", "-d", "--name", &detached, engine::BUSYBOX, "true"],
+    );
+    assert!(out.status.success(), "docker run -d: {}", text(&out));
+    let attached = engine::unique("spg-attach-");
+    let out = docker(
+        port,
+        cfg.path(),
+        &["run", "--name", &attached, engine::BUSYBOX, "true"],
+    );
+    let t = text(&out);
+    assert!(
+        !out.status.success() && t.contains("unable to upgrade to tcp, received 403"),
+        "{t}"
+    );
+    let state = engine::docker_ok(&["inspect", "-f", "{{.State.Status}}", &attached]);
+    assert_eq!(state, "created");
+    engine::docker(&["rm", "-f", &detached, &attached]);
+    let log = proxy.stop();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("/attach") && l.contains(" 403 ") && l.contains("rule=deny:")),
+        "{log}"
+    );
+}

@@ -269,3 +269,66 @@ fn multi_client_stack_on_compose_v2() {
         own_client: false,
     });
 }
+
+/// A proxy whose group cannot open the socket (a stale PGID_DOCKER_SOCKET) says why: in the
+/// /healthz body, and in one log line with the system's error.
+#[test]
+fn an_unhealthy_proxy_says_why() {
+    let project = Project::new(Compose::V2);
+    generate(
+        &project,
+        &Case {
+            compose: Compose::V2,
+            policy: &["--preset", "traefik"],
+            image: engine::HAPROXY_3_2,
+            allowed: &[],
+            denied: &[],
+            own_client: false,
+        },
+    );
+    // A group that is not the socket's: what a moved daemon or a copied .env leaves behind.
+    project.write(".env", "PGID_DOCKER_SOCKET=65534\n");
+    project.run_ok(&["-f", "compose.yaml", "up", "-d", "sockproxy"]);
+    let proxy = project.container("sockproxy");
+    let start = std::time::Instant::now();
+    let body = loop {
+        let out = engine::exec(
+            &proxy,
+            &["wget", "-q", "-O", "-", "http://127.0.0.1:8404/healthz"],
+        );
+        // busybox wget prints no body on an error status: ask with nc, as curl would show it.
+        let err = engine::exec(
+            &proxy,
+            &[
+                "sh",
+                "-c",
+                r"printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc 127.0.0.1 8404",
+            ],
+        );
+        if !out.status.success() && text(&err).contains("down: ") {
+            break text(&err);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never unhealthy: {}",
+            text(&err)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(
+        body.contains("503")
+            && body.contains("down: the Docker socket /var/run/docker.sock does not answer /_ping")
+            && body.contains("PGID_DOCKER_SOCKET must be the socket's group"),
+        "{body}"
+    );
+    // Past several check intervals, the log still says it once.
+    std::thread::sleep(Duration::from_secs(5));
+    let logs = text(&engine::docker(&["logs", &proxy]));
+    let down: Vec<&str> = logs.lines().filter(|l| l.contains(" is DOWN")).collect();
+    assert_eq!(down.len(), 1, "{logs}");
+    assert!(down[0].contains("Permission denied"), "{logs}");
+    println!(
+        "unhealthy proxy: /healthz says why; the log says `{}` once",
+        down[0].trim()
+    );
+}
