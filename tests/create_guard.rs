@@ -113,6 +113,10 @@ struct Proxy {
 
 impl Proxy {
     fn start(haproxy: &Haproxy, inputs: PolicyInputs) -> Proxy {
+        Proxy::start_with(haproxy, inputs, sockproxy_gen::guard::DEFAULT_BODY_LIMIT)
+    }
+
+    fn start_with(haproxy: &Haproxy, inputs: PolicyInputs, body_limit: u32) -> Proxy {
         let work = haproxy.workdir();
         // A chrooted HAProxy sees the engine's socket through a bind mount into its work dir.
         let (socket, mount) = match &haproxy.root {
@@ -125,8 +129,13 @@ impl Proxy {
             }
         };
         let port = common::free_ports(2);
-        let (_, text) =
-            common::render_text(inputs, common::loopback_options(port, port + 1, &socket));
+        let (_, text) = common::render_text(
+            inputs,
+            sockproxy_gen::render::RenderOptions {
+                body_limit,
+                ..common::loopback_options(port, port + 1, &socket)
+            },
+        );
         let cfg = work.host("haproxy.cfg");
         std::fs::write(&cfg, &text).unwrap();
         let running = haproxy.spawn(&work.inner("haproxy.cfg"), port);
@@ -1465,4 +1474,70 @@ fn allow_lists_widen_exactly_what_they_name() {
     assert_eq!(c["HostConfig"]["Binds"][0], format!("{allowed}/sub:/d:ro"));
     let c = inspect("container", &format!("{}-cap-allowed", fixture.prefix));
     assert_eq!(c["HostConfig"]["CapAdd"][0], "NET_ADMIN");
+}
+
+/// With a raised `--body-limit` (1 MiB), bodies of hundreds of kilobytes are judged whole: a
+/// check with one PCRE backtracking frame per array item ran out of PCRE's JIT stack at about
+/// 5,000 items, HAProxy read that as "no match" and let `/:/host` through (seen on 2.6.12 before
+/// the array repetition became possessive).
+#[test]
+fn long_arrays_under_a_raised_limit_are_still_judged() {
+    let fixture = Fixture::new();
+    let net = &fixture.names.network;
+    let many = |item: &str, n: usize| vec![item; n].join(",");
+    let cases = [
+        (
+            "binds",
+            format!(r#""Binds":[{},"/:/host"]"#, many(r#""a:""#, 100_000)),
+        ),
+        (
+            "security-opt",
+            format!(
+                r#""SecurityOpt":[{},"seccomp=unconfined"]"#,
+                many(r#""no-new-privileges""#, 25_000)
+            ),
+        ),
+        (
+            "masked-paths",
+            format!(r#""MaskedPaths":[{}]"#, many(r#""/proc/x""#, 50_000)),
+        ),
+        (
+            "escape",
+            format!(r#""Env":["{}\u0041"]"#, "\\\\".repeat(200_000)),
+        ),
+    ];
+    for haproxy in common::haproxies() {
+        let mut proxy = Proxy::start_with(&haproxy, flags(&["CONTAINERS=1", "POST=1"]), 1 << 20);
+        let mut client = common::HttpClient::new(proxy.port);
+        for (name, kv) in &cases {
+            let body = format!(
+                r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
+                engine::BUSYBOX
+            );
+            assert!(
+                body.len() > 300_000 && body.len() < 1 << 20,
+                "{name}: {}",
+                body.len()
+            );
+            let request = format!(
+                "POST /v1.41/containers/create?name={}-large-{name} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                fixture.prefix,
+                body.len()
+            );
+            let (status, response) = client.send(request.as_bytes());
+            assert_eq!(
+                status,
+                if *name == "escape" { 400 } else { 403 },
+                "HAProxy {} {name}: {}",
+                haproxy.version,
+                String::from_utf8_lossy(&response.body)
+            );
+        }
+        proxy.stop();
+    }
+    assert!(
+        fixture.containers().is_empty(),
+        "{:?}",
+        fixture.containers()
+    );
 }

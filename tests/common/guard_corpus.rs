@@ -434,6 +434,44 @@ pub fn corpus(n: &Names) -> Vec<Case> {
             true,
         );
     }
+    // Long arrays and runs just under the limit: a check that ran out of PCRE's stack would be
+    // read as "no match" by HAProxy and let the body through.
+    let many = |item: &str, n: usize| vec![item; n].join(",");
+    for (lname, kv) in [
+        (
+            "binds-after-3000-volumes",
+            format!(r#""Binds":[{},"/:/host"]"#, many(r#""a:""#, 3000)),
+        ),
+        (
+            "secopt-after-700-nnp",
+            format!(
+                r#""SecurityOpt":[{},"seccomp=unconfined"]"#,
+                many(r#""no-new-privileges""#, 700)
+            ),
+        ),
+        (
+            "masked-1500-without-defaults",
+            format!(r#""MaskedPaths":[{}]"#, many(r#""/proc/x""#, 1500)),
+        ),
+        (
+            "escape-after-backslashes",
+            // 1,800 escaped backslashes (3,600 characters), then a real \u escape of `A`.
+            format!(r#""Env":["{}\u0041"]"#, "\\\\".repeat(1800)),
+        ),
+        (
+            "whitespace-before-colon",
+            format!(r#""Privileged"{}:true"#, " ".repeat(15000)),
+        ),
+    ] {
+        let body = format!(r#"{{{image},"HostConfig":{{{net},{kv}}}}}"#);
+        assert!(body.len() <= 16384, "{lname}: {} bytes", body.len());
+        add(
+            format!("create/long/{lname}"),
+            Target::Create,
+            request(CREATE, "", body.as_bytes()),
+            true,
+        );
+    }
     // The network host through an endpoint rather than NetworkMode.
     let endpoint = format!(
         r#"{{{image},"HostConfig":{{"NetworkMode":"host"}},"NetworkingConfig":{{"EndpointsConfig":{{"host":{{}}}}}}}}"#
