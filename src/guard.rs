@@ -38,6 +38,9 @@ pub enum BodyKind {
     ExecCreate,
     /// `POST /services/create`, `POST /services/{id}/update`: a ServiceSpec.
     Service,
+    /// `POST /volumes/create`: a volume whose driver options (local: `o=bind`, `device=/`)
+    /// would make any later `Binds: ["vol:/x"]` a host path.
+    VolumeCreate,
 }
 
 impl BodyKind {
@@ -50,6 +53,7 @@ impl BodyKind {
             "/containers/{name:.*}/start" => Some(BodyKind::ContainerStart),
             "/containers/{name:.*}/exec" => Some(BodyKind::ExecCreate),
             "/services/create" | "/services/{id}/update" => Some(BodyKind::Service),
+            "/volumes/create" => Some(BodyKind::VolumeCreate),
             _ => None,
         }
     }
@@ -60,6 +64,7 @@ impl BodyKind {
             BodyKind::ContainerStart => "container start",
             BodyKind::ExecCreate => "exec create",
             BodyKind::Service => "service create/update",
+            BodyKind::VolumeCreate => "volume create",
         }
     }
 }
@@ -314,6 +319,19 @@ pub fn checks(kind: BodyKind, profile: &Profile) -> Vec<Check> {
             );
             return out;
         }
+        BodyKind::VolumeCreate => {
+            push(
+                "volume-driver-options",
+                only("driveropts", &[NULL, EMPTY_OBJ]),
+                "DriverOpts of a volume (local driver o=bind, device=/...) can mount a host path that any container using the volume then sees",
+            );
+            push(
+                "volume-driver",
+                only("driver", &[NULL, EMPTY_STR, r#""local""#]),
+                "the volume driver must be local: the volumes of a plugin can be host paths",
+            );
+            return out;
+        }
         BodyKind::ContainerCreate | BodyKind::ContainerStart | BodyKind::Service => {}
     }
     if kind != BodyKind::Service {
@@ -537,6 +555,7 @@ mod tests {
             BodyKind::ContainerStart,
             BodyKind::ExecCreate,
             BodyKind::Service,
+            BodyKind::VolumeCreate,
         ] {
             for p in [Profile::default(), profile.clone()] {
                 for c in checks(kind, &p).into_iter().chain(judgeable_checks()) {

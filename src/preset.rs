@@ -301,7 +301,7 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
 fn body_choice(route: &Route, spec: &str, doc: BodyDoc) -> std::result::Result<BodyChoice, String> {
     let kind = BodyKind::of(route).ok_or_else(|| {
         format!(
-            "grant `{spec}`: `body:` applies to container create, container start, exec create and service create/update only"
+            "grant `{spec}`: `body:` applies to container create, container start, exec create, service create/update and volume create only"
         )
     })?;
     match doc.profile.as_str() {
@@ -323,6 +323,13 @@ fn body_choice(route: &Route, spec: &str, doc: BodyDoc) -> std::result::Result<B
             if doc.reason.is_some() {
                 return Err(format!(
                     "grant `{spec}`: `reason:` goes with profile unguarded; each allow-list entry has its own reason"
+                ));
+            }
+            if kind == BodyKind::VolumeCreate
+                && !(doc.host_paths.is_empty() && doc.capabilities.is_empty() && doc.users.is_empty())
+            {
+                return Err(format!(
+                    "grant `{spec}`: a volume create takes no allow-lists (its guard allows the local driver without options)"
                 ));
             }
             let exec = kind == BodyKind::ExecCreate;

@@ -1541,3 +1541,59 @@ fn long_arrays_under_a_raised_limit_are_still_judged() {
         fixture.containers()
     );
 }
+
+/// A grant of volume create carries the guard too: a local volume with `o=bind,device=/` would
+/// make a later `Binds: ["vol:/x"]` (which the create guard allows) the host's root.
+#[test]
+fn volume_create_with_driver_options_is_refused() {
+    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let fixture = Fixture::new();
+    let mut proxy = Proxy::start(&haproxy, flags(&["VOLUMES=1", "POST=1"]));
+    let mut client = common::HttpClient::new(proxy.port);
+    let p = &fixture.prefix;
+    let cases = [
+        (
+            format!(
+                r#"{{"Name":"{p}-v1","Driver":"local","DriverOpts":{{"type":"none","o":"bind","device":"/"}}}}"#
+            ),
+            403,
+        ),
+        (
+            format!(r#"{{"Name":"{p}-v2","driveropts":{{"device":"/etc"}}}}"#),
+            403,
+        ),
+        (
+            format!(r#"{{"Name":"{p}-v3","DriverOpts":{{}},"DriverOpts":{{"o":"bind"}}}}"#),
+            403,
+        ),
+        (
+            format!(r#"{{"Name":"{p}-v4","Driver":"spg-no-such-plugin"}}"#),
+            403,
+        ),
+        (format!(r#"{{"Name":"{p}-v5"}}"#), 201),
+        (
+            format!(
+                r#"{{"Name":"{p}-v6","Driver":"local","DriverOpts":{{}},"Labels":{{"a":"b"}}}}"#
+            ),
+            201,
+        ),
+        (
+            format!(r#"{{"Name":"{p}-v7","Driver":"","DriverOpts":null}}"#),
+            201,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (body, expected) in &cases {
+        let body: Value = serde_json::from_str(body).unwrap();
+        let (status, v) = http_json(&mut client, "POST", "/v1.41/volumes/create", Some(&body));
+        if status != *expected {
+            wrong.push(format!("{body}: {status} {v}, expected {expected}"));
+        }
+    }
+    proxy.stop();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    for n in 5..=7 {
+        let v = inspect("volume", &format!("{p}-v{n}"));
+        assert!(is_empty(&v["Options"]) && v["Driver"] == "local", "{v}");
+    }
+}

@@ -120,6 +120,11 @@ pub fn body_probe(
             br#"{"Cmd":["true"],"Privileged":true,"User":"0"}"#,
             "a privileged exec as root in the container `_spg-verify-probe_`, which cannot exist",
         ),
+        BodyKind::VolumeCreate => (
+            None,
+            br#"{"Name":"_spg-verify-probe_","Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/"}}"#,
+            "a local volume binding the host's /, named `_spg-verify-probe_`, which no volume can be called (names start with a letter or digit): the daemon refuses it",
+        ),
         BodyKind::Service => (
             None,
             br#"{"Name":"_spg-verify-probe_","TaskTemplate":{"ContainerSpec":{"Image":"_spg-verify-probe_","Mounts":[{"Type":"bind","Source":"/","Target":"/spg-verify-probe"}]}}}"#,
