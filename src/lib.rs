@@ -13,6 +13,7 @@ pub mod compose;
 pub mod dotenv;
 pub mod error;
 pub mod flags;
+pub mod guard;
 pub mod haproxy;
 pub mod input;
 pub mod interpolate;

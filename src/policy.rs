@@ -17,6 +17,8 @@ use crate::preset;
 pub struct Grant {
     pub route: RouteId,
     pub reason: String,
+    /// What is checked in the body of its requests (docs/create-guard.md).
+    pub body: crate::guard::BodyChoice,
 }
 
 /// The grants of one client (one preset, or the env-flag set). Rendered as its own frontend.
@@ -124,14 +126,25 @@ impl ClientPolicy {
         }
     }
 
-    /// Adds a grant; a route granted twice keeps its first reason.
+    /// Adds a grant with the default body guard; a route granted twice keeps its first reason.
     pub fn grant(&mut self, route: RouteId, reason: impl Into<String>) {
+        self.grant_with(route, reason, crate::guard::BodyChoice::Default);
+    }
+
+    /// Adds a grant with its body guard; a route granted twice keeps its first grant.
+    pub fn grant_with(
+        &mut self,
+        route: RouteId,
+        reason: impl Into<String>,
+        body: crate::guard::BodyChoice,
+    ) {
         if let Err(pos) = self.grants.binary_search_by_key(&route, |g| g.route) {
             self.grants.insert(
                 pos,
                 Grant {
                     route,
                     reason: reason.into(),
+                    body,
                 },
             );
         }
@@ -389,7 +402,7 @@ impl Policy {
             );
             for c in &clients {
                 for g in &c.grants {
-                    merged.grant(g.route, format!("{}: {}", c.name, g.reason));
+                    merged.grant_with(g.route, format!("{}: {}", c.name, g.reason), g.body.clone());
                 }
             }
             notices.push(Notice::info(format!(
@@ -425,6 +438,7 @@ impl Policy {
             )));
         }
         for client in &clients {
+            notices.extend(unguarded_notice(catalog, client));
             if client.mode == ClientMode::Learn {
                 notices.push(Notice::warning(format!(
                     "{}: learning (--learn): every request the daemon routes is forwarded, dangerous ones included; run it only while you record the client's traffic",
@@ -507,6 +521,28 @@ fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notic
             "{}: {} upgrade(s) with a request body; HAProxy 2.6 drops such upgrades (haproxy/haproxy#2684), so `docker exec` fails behind it: run HAProxy 3.0 or 3.2 (passes on 3.0.11 and 3.2.26, fails on 2.6.12)",
             client.name,
             routes.join(", ")
+        ))
+    })
+}
+
+/// A warning naming the grants whose body guard was turned off on purpose: root on the host.
+fn unguarded_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    let unguarded: Vec<String> = client
+        .grants
+        .iter()
+        .filter_map(|g| match &g.body {
+            crate::guard::BodyChoice::Unguarded { reason } => Some(format!(
+                "{} (reason given: {reason})",
+                catalog.get(g.route).display()
+            )),
+            _ => None,
+        })
+        .collect();
+    (!unguarded.is_empty()).then(|| {
+        Notice::warning(format!(
+            "{}: body guard off on purpose (body: unguarded), root-equivalent: {}",
+            client.name,
+            unguarded.join(", ")
         ))
     })
 }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::catalog::{shape_of, Catalog, Method, Route, RouteId};
 use crate::error::{Error, Location, Result};
+use crate::guard::{self, BodyChoice, BodyKind};
 use crate::policy::ClientPolicy;
 use crate::suggest;
 
@@ -93,12 +94,32 @@ struct GrantDoc {
     /// `METHOD /path/{placeholder}/...`, as in the catalog; placeholder names are free.
     route: String,
     reason: String,
+    /// The body guard of a route whose body can ask for host access (docs/create-guard.md).
+    #[serde(default)]
+    body: Option<BodyDoc>,
+}
+
+/// `body: {profile: unprivileged, host_paths: [...], capabilities: [...], users: [...]}` or
+/// `body: {profile: unguarded, reason: "..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyDoc {
+    profile: String,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    host_paths: Vec<guard::Allowed>,
+    #[serde(default)]
+    capabilities: Vec<guard::Allowed>,
+    #[serde(default)]
+    users: Vec<guard::Allowed>,
 }
 
 #[derive(Debug, Clone)]
 pub struct PresetGrant {
     pub route: RouteId,
     pub reason: String,
+    pub body: BodyChoice,
 }
 
 #[derive(Debug, Clone)]
@@ -116,7 +137,7 @@ impl Preset {
         let mut c = ClientPolicy::new(self.name, self.description, origin);
         c.compose = self.compose;
         for g in self.grants {
-            c.grant(g.route, g.reason);
+            c.grant_with(g.route, g.reason, g.body);
         }
         c
     }
@@ -277,9 +298,19 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
             },
             other => other,
         })?;
+        let body = match g.body {
+            None => BodyChoice::Default,
+            Some(doc) => body_choice(catalog.get(route), &g.route, doc).map_err(|message| {
+                Error::Malformed {
+                    location: line_of(origin, text, &g.route),
+                    message,
+                }
+            })?,
+        };
         grants.push(PresetGrant {
             route,
             reason: g.reason,
+            body,
         });
     }
     Ok(Preset {
@@ -290,6 +321,79 @@ pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
         grants,
         compose: doc.compose,
     })
+}
+
+/// Checks a grant's `body:` against its route; the error says what to change.
+fn body_choice(route: &Route, spec: &str, doc: BodyDoc) -> std::result::Result<BodyChoice, String> {
+    let kind = BodyKind::of(route).ok_or_else(|| {
+        format!(
+            "grant `{spec}`: `body:` applies to container create, container start, exec create, service create/update and volume create only"
+        )
+    })?;
+    match doc.profile.as_str() {
+        guard::UNGUARDED => {
+            if !(doc.host_paths.is_empty() && doc.capabilities.is_empty() && doc.users.is_empty())
+            {
+                return Err(format!(
+                    "grant `{spec}`: profile unguarded checks nothing, so it takes no allow-lists"
+                ));
+            }
+            match doc.reason {
+                Some(reason) if !reason.trim().is_empty() => Ok(BodyChoice::Unguarded { reason }),
+                _ => Err(format!(
+                    "grant `{spec}`: profile unguarded hands the client root on the host; give `reason:` saying why"
+                )),
+            }
+        }
+        guard::UNPRIVILEGED => {
+            if doc.reason.is_some() {
+                return Err(format!(
+                    "grant `{spec}`: `reason:` goes with profile unguarded; each allow-list entry has its own reason"
+                ));
+            }
+            if kind == BodyKind::VolumeCreate
+                && !(doc.host_paths.is_empty() && doc.capabilities.is_empty() && doc.users.is_empty())
+            {
+                return Err(format!(
+                    "grant `{spec}`: a volume create takes no allow-lists (its guard allows the local driver without options)"
+                ));
+            }
+            let exec = kind == BodyKind::ExecCreate;
+            if exec && !(doc.host_paths.is_empty() && doc.capabilities.is_empty()) {
+                return Err(format!(
+                    "grant `{spec}`: an exec takes `users:` only (host paths and capabilities are the container's)"
+                ));
+            }
+            if !exec && !doc.users.is_empty() {
+                return Err(format!("grant `{spec}`: `users:` applies to exec create only"));
+            }
+            for (what, list) in [
+                ("host path", &doc.host_paths),
+                ("capability", &doc.capabilities),
+                ("user", &doc.users),
+            ] {
+                for a in list {
+                    guard::validate(what, &a.value).map_err(|e| format!("grant `{spec}`: {e}"))?;
+                    if a.reason.trim().is_empty() {
+                        return Err(format!(
+                            "grant `{spec}`: {what} `{}` needs a reason",
+                            a.value
+                        ));
+                    }
+                }
+            }
+            Ok(BodyChoice::Profile(guard::Profile {
+                host_paths: doc.host_paths,
+                capabilities: doc.capabilities,
+                users: doc.users,
+            }))
+        }
+        other => Err(format!(
+            "grant `{spec}`: unknown body profile `{other}`; use `{}` (with optional allow-lists) or `{}` (no check, root-equivalent, with a reason)",
+            guard::UNPRIVILEGED,
+            guard::UNGUARDED
+        )),
+    }
 }
 
 /// The 1-based line of the first occurrence of `needle` (serde gives no spans for values).

@@ -77,6 +77,20 @@ pub struct RenderOptions {
         skip_serializing_if = "is_default_client_maxconn"
     )]
     pub client_maxconn: u32,
+    /// The largest request body a body guard judges, in bytes (HAProxy's buffer is twice it).
+    #[serde(
+        default = "default_body_limit",
+        skip_serializing_if = "is_default_body_limit"
+    )]
+    pub body_limit: u32,
+}
+
+fn default_body_limit() -> u32 {
+    crate::guard::DEFAULT_BODY_LIMIT
+}
+
+fn is_default_body_limit(limit: &u32) -> bool {
+    *limit == crate::guard::DEFAULT_BODY_LIMIT
 }
 
 impl Default for RenderOptions {
@@ -89,6 +103,7 @@ impl Default for RenderOptions {
             health: DEFAULT_HEALTH.to_string(),
             isolated: Vec::new(),
             client_maxconn: DEFAULT_CLIENT_MAXCONN,
+            body_limit: crate::guard::DEFAULT_BODY_LIMIT,
         }
     }
 }
@@ -198,10 +213,39 @@ struct ClientView {
     stream_tokens: Vec<String>,
     /// How to allow a denied route on purpose, for this client's source.
     widen_hint: String,
+    /// Allow tokens of every body-guarded grant.
+    guarded_tokens: Vec<String>,
+    /// Groups of guarded grants that share one set of checks.
+    guards: Vec<GuardView>,
+    /// Every check name with its message, once each (for the refusal lines).
+    refusals: Vec<RefusalView>,
     /// `learn` or `would-deny`: requests outside the grants are forwarded with this token.
     observe: Option<&'static str>,
     /// Rules for every route the daemon routes, after the grants (learn and report-only).
     observe_rules: Vec<RuleView>,
+}
+
+#[derive(Serialize)]
+struct GuardView {
+    summary: String,
+    tokens: Vec<String>,
+    /// Every check's regex as one alternation: one pass over an ordinary body.
+    any: String,
+    checks: Vec<CheckView>,
+}
+
+#[derive(Serialize)]
+struct CheckView {
+    name: String,
+    regex: String,
+}
+
+#[derive(Serialize)]
+struct RefusalView {
+    name: String,
+    status: u16,
+    /// The message, escaped for a JSON string.
+    why: String,
 }
 
 #[derive(Serialize)]
@@ -215,6 +259,94 @@ struct ConfigView<'a> {
     socket: String,
     /// Every client's limit, and room for the health frontend.
     global_maxconn: u32,
+    /// The largest body judged; `tune.bufsize` is twice it (0: no client has a body guard).
+    body_limit: u32,
+    bufsize: u64,
+    judgeable: Vec<CheckView>,
+}
+
+/// The body guards of one client: grants with the same checks share one ACL.
+fn guards_for(
+    catalog: &Catalog,
+    client: &ClientPolicy,
+    limit: u32,
+) -> (Vec<String>, Vec<GuardView>, Vec<RefusalView>) {
+    use crate::guard;
+    let mut groups: Vec<(Vec<guard::Check>, GuardView)> = Vec::new();
+    let mut tokens = Vec::new();
+    let mut refusals: Vec<RefusalView> = Vec::new();
+    let mut refuse = |name: &str, status: u16, why: &str| {
+        if !refusals.iter().any(|r| r.name == name) {
+            refusals.push(RefusalView {
+                name: name.into(),
+                status,
+                why: why.replace('\\', "\\\\"),
+            });
+        }
+    };
+    for g in &client.grants {
+        let route = catalog.get(g.route);
+        let Some((kind, profile)) = g.body.profile_for(route) else {
+            continue;
+        };
+        let token = allow_token(route);
+        tokens.push(token.clone());
+        let checks = guard::checks(kind, &profile);
+        for c in &checks {
+            refuse(&c.name, 403, &c.why);
+        }
+        match groups.iter_mut().find(|(c, _)| *c == checks) {
+            Some((_, view)) => {
+                view.tokens.push(token);
+                view.summary = format!("{}, {}", view.summary, route.display());
+            }
+            None => {
+                let any: Vec<String> = checks.iter().map(|c| format!("(?:{})", c.regex)).collect();
+                let view = GuardView {
+                    summary: format!("{}: {}", guard::summary(kind, &profile), route.display()),
+                    tokens: vec![token],
+                    any: any.join("|"),
+                    checks: checks
+                        .iter()
+                        .map(|c| CheckView {
+                            name: c.name.clone(),
+                            regex: c.regex.clone(),
+                        })
+                        .collect(),
+                };
+                groups.push((checks, view));
+            }
+        }
+    }
+    if !tokens.is_empty() {
+        let raise = format!(
+            "the proxy judges bodies of at most {limit} bytes; render with --body-limit BYTES to raise it (HAProxy tune.bufsize is twice the limit)"
+        );
+        refuse(
+            "content-encoding",
+            415,
+            "an encoded body (Content-Encoding) cannot be judged; send it as plain JSON",
+        );
+        refuse("too-large", 413, &raise);
+        refuse(
+            "incomplete",
+            400,
+            "the body is shorter than its Content-Length",
+        );
+        refuse(
+            "nul",
+            400,
+            "a NUL byte in the body hides the rest of it from the check",
+        );
+        for c in guard::judgeable_checks() {
+            refuse(&c.name, 400, &c.why);
+        }
+    }
+    (
+        tokens,
+        groups.into_iter().map(|(_, v)| v).collect(),
+        refusals,
+    )
 }
 
 fn allow_token(route: &Route) -> String {
@@ -597,6 +729,7 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     let mut clients = Vec::with_capacity(policy.clients.len());
     for (index, client) in policy.clients.iter().enumerate() {
         let (binds, listen) = bind_lines(options, client, index, policy.clients.len())?;
+        let (guarded_tokens, guards, refusals) = guards_for(catalog, client, options.body_limit);
         let observe = client.mode.observe_prefix();
         clients.push(ClientView {
             name: client.name.clone(),
@@ -615,6 +748,9 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
             hijack_tokens: tokens_where(catalog, client, |t| t.hijack),
             stream_tokens: tokens_where(catalog, client, |t| t.stream),
             widen_hint: client.origin.widen_hint(),
+            guarded_tokens,
+            guards,
+            refusals,
             observe,
             observe_rules: observe
                 .map(|prefix| observe_rules(catalog, client, prefix))
@@ -624,6 +760,16 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     // After the bind lines, whose own errors (a shared unix path without {client}) say more.
     let names: Vec<&str> = policy.clients.iter().map(|c| c.name.as_str()).collect();
     check_listeners(options, &names)?;
+    // The upper bound is what the tests judge whole on every HAProxy line (bodies of 0.3 to
+    // 1 MiB with long arrays, tests/create_guard.rs): a check that exhausted PCRE's limits
+    // would be read by HAProxy as "no match".
+    if options.body_limit < 1024 || options.body_limit > 1 << 20 {
+        return Err(Error::Invalid(format!(
+            "--body-limit {}: give a number of bytes from 1024 to 1048576",
+            options.body_limit
+        )));
+    }
+    let guarded = clients.iter().any(|c| !c.guards.is_empty());
     let view = ConfigView {
         version: crate::VERSION,
         inputs_json: serde_json::to_string(inputs).expect("inputs serialise"),
@@ -633,6 +779,15 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
         health: &options.health,
         socket,
         global_maxconn: global_maxconn(options, policy.clients.len())?,
+        body_limit: if guarded { options.body_limit } else { 0 },
+        bufsize: 2 * u64::from(options.body_limit),
+        judgeable: crate::guard::judgeable_checks()
+            .into_iter()
+            .map(|c| CheckView {
+                name: c.name,
+                regex: c.regex,
+            })
+            .collect(),
     };
     let text = crate::template::render("haproxy.cfg", TEMPLATE, &view);
     Ok(text)

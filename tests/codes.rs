@@ -35,6 +35,7 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG401", "SPG401.cfg", &[]),
     ("SPG402", "SPG402.cfg", &[]),
     ("SPG403", "SPG403.cfg", &[]),
+    ("SPG404", "SPG404.cfg", &[]),
     ("SPG501", "SPG501.compose.yaml", &[]),
     ("SPG502", "SPG502.compose.yaml", &["--preset", "traefik"]),
     ("SPG503", "SPG503.env", &[]),

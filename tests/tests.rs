@@ -7,6 +7,7 @@ mod bypass_corpus;
 mod cli;
 mod codes;
 mod compose;
+mod create_guard;
 mod dotenv;
 mod e2e_clients;
 mod e2e_compose;

@@ -149,7 +149,16 @@ fn rendered_presets_have_no_mismatch(lab: Lab) {
         let summary = &report["summary"];
         assert_eq!(summary["mismatches"], 0, "{preset}");
         assert_eq!(summary["probed"], 119);
-        assert_eq!(summary["requests"], 238);
+        // Two per probed route, and the body-guard probes of the routes that take a body.
+        let body_probes: usize = report["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["body_probes"].as_array())
+            .map(Vec::len)
+            .sum();
+        assert_eq!(summary["requests"], 238 + body_probes as u64);
+        assert_eq!(summary["unguarded_bodies"], 0, "{preset}");
         eprintln!(
             "verify {preset}: {} reached, {} denied, 0 mismatches",
             summary["allowed"], summary["denied"]
@@ -185,7 +194,7 @@ fn unix_socket_listener() {
 
 /// Tecnativa's semantics with CONTAINERS=1 POST=1, judged against the same flags as sockproxy-gen
 /// reads them: POST=1 opens DELETE and PUT on every enabled section too, and OPTIONS passes the
-/// method gate and matches the `/_ping` rule.
+/// method gate and matches the `/_ping` rule; create, start and exec take privileged bodies.
 #[test]
 fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
     let lab = Lab::start();
@@ -227,14 +236,30 @@ fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
     ]
     .map(String::from)
     .into();
-    assert_eq!(mismatched, expected);
+    // Its create, start and exec let a privileged body through (no body guard).
+    let unguarded: BTreeSet<String> = [
+        "POST /containers/create",
+        "POST /containers/{name}/start",
+        "POST /containers/{name}/exec",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(
+        mismatched,
+        expected.union(&unguarded).cloned().collect::<BTreeSet<_>>()
+    );
     assert_eq!(
         routes_where(&report, |r| r["mismatch"] == "over-grant"),
         expected
     );
-    assert_eq!(report["summary"]["mismatches"], 4);
+    assert_eq!(
+        routes_where(&report, |r| r["mismatch"] == "unguarded-body"),
+        unguarded
+    );
+    assert_eq!(report["summary"]["mismatches"], 7);
 
-    // Expected from the config itself (lint's evaluator, with the same environment): no mismatch.
+    // Expected from the config itself (lint's evaluator, with the same environment): no route
+    // mismatch; only the bodies the config does not guard.
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/tecnativa-style.cfg"
@@ -260,9 +285,13 @@ fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
         args.push(kv);
     }
     let out = verify(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = json_report(&out);
-    assert_eq!(report["summary"]["mismatches"], 0);
+    assert_eq!(
+        routes_where(&report, |r| !r["mismatch"].is_null()),
+        unguarded
+    );
+    assert_eq!(report["summary"]["unguarded_bodies"], 3);
     assert_eq!(report["summary"]["allowed"], 34, "{}", report["summary"]);
 }
 

@@ -146,6 +146,10 @@ pub struct RenderArgs {
     /// Address of the health frontend (answers /healthz from the socket's state).
     #[arg(long, value_name = "ADDR:PORT", default_value = sockproxy_gen::render::DEFAULT_HEALTH)]
     pub health: String,
+    /// The largest request body a body guard judges (container create, exec create, ...);
+    /// larger ones are refused with 413. HAProxy's buffer (tune.bufsize) is twice it.
+    #[arg(long, value_name = "BYTES", default_value_t = sockproxy_gen::guard::DEFAULT_BODY_LIMIT)]
+    pub body_limit: u32,
 }
 
 #[derive(Debug, Args)]

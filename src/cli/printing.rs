@@ -146,8 +146,8 @@ pub fn verify_table(report: &Report) -> String {
     }
     let s = &report.summary;
     out.push_str(&format!(
-        "{} mismatch(es): {} over-grant(s), {} under-grant(s), {} without answer. {} routes probed with {} requests ({} reached the daemon, {} denied), {} not probed.\n",
-        s.mismatches, s.over_grants, s.under_grants, s.no_answer, s.probed, s.requests, s.allowed, s.denied, s.not_probed
+        "{} mismatch(es): {} over-grant(s), {} under-grant(s), {} unguarded body route(s), {} without answer. {} routes probed with {} requests ({} reached the daemon, {} denied), {} not probed.\n",
+        s.mismatches, s.over_grants, s.under_grants, s.unguarded_bodies, s.no_answer, s.probed, s.requests, s.allowed, s.denied, s.not_probed
     ));
     out
 }

@@ -48,6 +48,10 @@ enum Fetch {
     Var(VarId),
     Str(String),
     Env(String),
+    /// `req.body`, `req.body_len`, `req.body_size` (with any converters): the permission matrix
+    /// asks requests without a body, so these give no sample; the body checks themselves are
+    /// judged by lint's body-guard pass (docs/create-guard.md).
+    Body,
 }
 
 #[derive(Debug, Clone)]
@@ -433,6 +437,15 @@ impl Compiler {
             }
             _ => (name.as_str(), None),
         };
+        if matches!(base, "req.body" | "req.body_len" | "req.body_size") {
+            return Some((
+                Expr {
+                    fetch: Fetch::Body,
+                    convs: Vec::new(),
+                },
+                implied,
+            ));
+        }
         let fetch = match base {
             "path" if arg.is_none() => Fetch::Path,
             "url" if arg.is_none() => Fetch::Url,
@@ -499,6 +512,16 @@ impl Compiler {
     fn acl(&mut self, words: &[Word]) -> Option<Acl> {
         let first = words.first()?;
         let (expr, implied) = self.expr(first)?;
+        if matches!(expr.fetch, Fetch::Body) {
+            // Never matches (no sample): its patterns (PCRE, integer operators) are not compiled.
+            return Some(Acl {
+                expr,
+                method: MatchMethod::Found,
+                icase: false,
+                patterns: Vec::new(),
+                regexes: Vec::new(),
+            });
+        }
         let mut icase = false;
         let mut method = implied;
         let mut i = 1;
@@ -679,6 +702,8 @@ impl Compiler {
             a if a.starts_with("unset-var(") => {
                 Action::UnsetVar(self.var(a["unset-var(".len()..].trim_end_matches(')')))
             }
+            // Waits for the body; the body checks after it are the body-guard pass's.
+            "wait-for-body" => Action::Neutral,
             "add-header" | "set-header" | "del-header" | "capture" | "set-log-level"
             | "set-nice" | "set-mark" | "set-tos" | "silent-drop" => {
                 if first.text == "silent-drop" {
@@ -1129,6 +1154,7 @@ impl<'r> State<'r> {
             Fetch::Var(id) => self.vars[*id].as_deref().is_some_and(&mut each),
             Fetch::Str(s) => each(s.as_bytes()),
             Fetch::Env(name) => env.get(name).is_some_and(|v| each(v.as_bytes())),
+            Fetch::Body => false,
         }
     }
 
@@ -1177,6 +1203,7 @@ impl<'r> State<'r> {
                 Fetch::Str(s) => return borrowed(s),
                 Fetch::Env(name) => return env.get(name).and_then(|v| borrowed(v)),
                 Fetch::Var(id) => return self.vars[*id].clone(),
+                Fetch::Body => return None,
                 Fetch::Hdr(_) => {}
             }
         }

@@ -110,6 +110,9 @@ codes! {
     DangerousGrant = "SPG401", "dangerous-grant", Warning,
         "the config lets through routes that can take over the host or read its data",
         "Container create, exec, build, archive, export, attach, secrets and plugins give root on the host or its data to whoever reaches the proxy. Grant them only to a client that needs them, on its own frontend, and say why in the preset.";
+    UnguardedBody = "SPG404", "unguarded-body", Error,
+        "container create (or start, exec create, service create/update, volume create) passes without a sound body guard: root on the host",
+        "Whoever may create a container may ask for `Privileged: true`, `Binds: [\"/:/host\"]`, `NetworkMode: host` and more, and is root on the host. A sound guard buffers the body (`http-request wait-for-body`), refuses what it cannot judge (too large, incomplete, encoded, NUL, escapes that could spell a key, letters Go folds to ASCII) and checks every occurrence of every key the daemon reads, case-insensitively (docs/create-guard.md). `sockproxy-gen render` writes it for every grant of these routes (profile `unprivileged`); a preset that opts out with `body: {profile: unguarded, reason: ...}` is reported here on purpose. Lint recognises the checks sockproxy-gen writes; hand-written body checks it cannot show to be sound count as none.";
     SocketMount = "SPG501", "socket-mount", Error,
         "a service other than the socket proxy mounts the Docker socket",
         "Mounting `/var/run/docker.sock` is root on the host. Give the service the proxy's address instead (`DOCKER_HOST=tcp://sockproxy:2375`) and mount the socket only into the proxy.";

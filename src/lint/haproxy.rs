@@ -181,6 +181,72 @@ fn by_line<'m>(
     out
 }
 
+/// What a frontend lacks of the body guard sockproxy-gen writes for `kind` (empty: sound). The
+/// checks are recognised by their exact regexes; the ones an allow-list changes by their key.
+fn body_guard_gaps(section: &Section, kind: crate::guard::BodyKind) -> Vec<String> {
+    use crate::guard;
+    let words: BTreeSet<&str> = section
+        .directives
+        .iter()
+        .flat_map(|d| d.words.iter().map(|w| w.text.as_str()))
+        .collect();
+    let mut missing = Vec::new();
+    // The checks that make a body judgeable come first: without them the others see a part.
+    let framing = [
+        ("wait-for-body", "wait-for-body"),
+        ("content-encoding", "req.hdr(content-encoding)"),
+        ("too-large", "req.body_size"),
+        ("nul", "req.body,length,sub(txn.spg_body_len)"),
+    ];
+    for (name, word) in framing {
+        let buffered = name == "wait-for-body" && words.contains("http-buffer-request");
+        if !words.contains(word) && !buffered {
+            missing.push(name.to_string());
+        }
+    }
+    let allow_listed = ["binds", "cap-add", "user", "mount-source"];
+    // Whether `found` finds check `c`: its exact regex, or for the checks an allow-list
+    // changes, its key.
+    let finds = |c: &guard::Check, found: &dyn Fn(&str, bool) -> bool| {
+        if allow_listed.contains(&c.name.as_str()) {
+            let key_prefix = &c.regex[..c.regex.find(":(?!").map_or(c.regex.len(), |i| i + 4)];
+            found(key_prefix, true)
+        } else if c.name == "mount-bind" {
+            // With allow-listed host paths the guard checks each mount's Source instead.
+            found(&c.regex, false) || found(r#""source"\s*:(?!"#, true)
+        } else {
+            found(&c.regex, false)
+        }
+    };
+    let profile = guard::checks(kind, &guard::Profile::default());
+    for c in guard::judgeable_checks()
+        .into_iter()
+        .chain(profile.iter().cloned())
+    {
+        let present = finds(&c, &|text, prefix| {
+            if prefix {
+                words.iter().any(|w| w.starts_with(text))
+            } else {
+                words.contains(text)
+            }
+        });
+        if !present {
+            missing.push(c.name);
+        }
+    }
+    // The one pass that decides whether the checks run at all must hold every check.
+    let combined = words.iter().any(|w| {
+        w.starts_with("(?:")
+            && profile
+                .iter()
+                .all(|c| finds(c, &|text, _| w.contains(&format!("(?:{text}"))))
+    });
+    if !combined || !words.contains("set-var(txn.spg_suspect)") {
+        missing.push("combined-pass".into());
+    }
+    missing
+}
+
 /// The directive on `line`, with the words of the named ACLs it uses.
 fn rule_words(section: &Section, line: usize) -> Vec<&str> {
     let Some(d) = section.directives.iter().find(|d| d.line == line) else {
@@ -323,6 +389,40 @@ fn compare(
                 ),
             ));
         }
+    }
+    // Routes whose body can ask for host access need a sound body guard in this frontend.
+    let mut unguarded: BTreeMap<Option<usize>, Vec<String>> = BTreeMap::new();
+    let mut missing_all: Vec<String> = Vec::new();
+    for r in m.allowed() {
+        let Some(kind) = crate::guard::BodyKind::of(catalog.get(r.route)) else {
+            continue;
+        };
+        let missing = body_guard_gaps(section, kind);
+        if !missing.is_empty() {
+            unguarded
+                .entry(r.deciding_line())
+                .or_default()
+                .push(r.name.clone());
+            for name in missing {
+                if !missing_all.contains(&name) {
+                    missing_all.push(name);
+                }
+            }
+        }
+    }
+    for (line, names) in unguarded {
+        let missing = &missing_all;
+        findings.push(Finding::new(
+            Code::UnguardedBody,
+            path,
+            frontend_line(line),
+            format!(
+                "frontend `{}` lets through {} without a sound body guard (missing: {}): a client can create a privileged container or bind / and is root on the host",
+                m.frontend,
+                list(&names),
+                list(missing)
+            ),
+        ));
     }
     let get_ping = catalog
         .find(crate::catalog::Method::Get, "/_ping")

@@ -158,6 +158,9 @@ pub enum Mismatch {
     UnderGrant,
     /// No answer to a probe, so nothing can be said.
     NoAnswer,
+    /// A body that asks for host access (privileged, a bind of /) reached the daemon: whoever
+    /// may call the route is root on the host.
+    UnguardedBody,
 }
 
 impl Mismatch {
@@ -166,6 +169,9 @@ impl Mismatch {
             Mismatch::OverGrant => "allowed, but the policy does not grant it",
             Mismatch::UnderGrant => "granted by the policy, but denied",
             Mismatch::NoAnswer => "no answer, so not verified",
+            Mismatch::UnguardedBody => {
+                "a privileged body reached the daemon: no sound body guard (root-equivalent)"
+            }
         }
     }
 }
@@ -187,6 +193,11 @@ pub struct RouteReport {
     /// Why the route was not probed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_probed: Option<&'static str>,
+    /// The body-guard probes of a route that lets a body ask for host access.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub body_probes: Vec<ProbeResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_probe_harmless_because: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -201,6 +212,8 @@ pub struct Summary {
     pub under_grants: usize,
     pub no_answer: usize,
     pub not_probed: usize,
+    /// Routes whose body-guard probe reached the daemon.
+    pub unguarded_bodies: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -293,6 +306,8 @@ pub fn run(catalog: &Catalog, expected: &Expectation, options: &VerifyOptions) -
             probes: Vec::new(),
             harmless_because: Vec::new(),
             not_probed: None,
+            body_probes: Vec::new(),
+            body_probe_harmless_because: None,
         };
         let probe = match probes::plan(route) {
             Some(Plan::Send(probe)) => probe,
@@ -350,6 +365,44 @@ pub fn run(catalog: &Catalog, expected: &Expectation, options: &VerifyOptions) -
             }
             _ => None,
         };
+        // A route that lets a body through must refuse one that asks for host access.
+        if let (Some(Verdict::Allowed), Some(kind)) =
+            (report.observed, crate::guard::BodyKind::of(route))
+        {
+            let (old_prefix, body, why) = probes::body_probe(kind);
+            let prefixes = match old_prefix {
+                Some(p) => vec![p.to_string()],
+                None => vec![String::new(), format!("/v{api_version}")],
+            };
+            for prefix in prefixes {
+                let target = format!("{prefix}{path}");
+                let sent = client::send(
+                    &options.target,
+                    route.method.as_str(),
+                    &target,
+                    Some("application/json"),
+                    body,
+                    options.timeout,
+                );
+                report.body_probes.push(ProbeResult {
+                    request: format!("{} {target} (privileged body)", route.method),
+                    status: sent.as_ref().ok().map(|a| a.status),
+                    error: sent.err().map(|e| e.to_string()),
+                });
+            }
+            report.body_probe_harmless_because = Some(why);
+            summary.requests += report.body_probes.len();
+            let through = report
+                .body_probes
+                .iter()
+                .any(|p| p.status.is_some_and(|s| s != 403));
+            if through {
+                summary.unguarded_bodies += 1;
+                if report.mismatch.is_none() {
+                    report.mismatch = Some(Mismatch::UnguardedBody);
+                }
+            }
+        }
         match report.observed {
             Some(Verdict::Allowed) => summary.allowed += 1,
             Some(Verdict::Denied) => summary.denied += 1,
@@ -359,11 +412,12 @@ pub fn run(catalog: &Catalog, expected: &Expectation, options: &VerifyOptions) -
             Some(Mismatch::OverGrant) => summary.over_grants += 1,
             Some(Mismatch::UnderGrant) => summary.under_grants += 1,
             Some(Mismatch::NoAnswer) => summary.no_answer += 1,
-            None => {}
+            // Counted with the body probes above.
+            Some(Mismatch::UnguardedBody) | None => {}
         }
         routes.push(report);
     }
-    summary.mismatches = summary.over_grants + summary.under_grants + summary.no_answer;
+    summary.mismatches = routes.iter().filter(|r| r.mismatch.is_some()).count();
     Ok(Report {
         date: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         target: options.target.to_string(),

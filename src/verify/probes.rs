@@ -96,6 +96,43 @@ const fn plain(why: &'static [&'static str]) -> Plan {
 
 use Body::{Empty, NotATar, TruncatedJson};
 
+/// The body-guard probe of a route whose body can ask for host access (docs/create-guard.md):
+/// (API version prefix to send it with, body, why it is harmless). A proxy with a sound guard
+/// answers 403; any other answer means the body reached the daemon.
+pub fn body_probe(
+    kind: crate::guard::BodyKind,
+) -> (Option<&'static str>, &'static [u8], &'static str) {
+    use crate::guard::BodyKind;
+    match kind {
+        BodyKind::ContainerCreate => (
+            None,
+            br#"{"Image":"_spg-verify-probe_","HostConfig":{"Privileged":true,"Binds":["/:/spg-verify-probe"]}}"#,
+            "a privileged create with the host's / bound, naming the container and the image `_spg-verify-probe_`, which cannot exist: the daemon refuses it either way",
+        ),
+        BodyKind::ContainerStart => (
+            // API versions before 1.24 read a HostConfig on start.
+            Some("/v1.23"),
+            br#"{"Privileged":true,"Binds":["/:/spg-verify-probe"]}"#,
+            "a privileged HostConfig on start (API 1.23), for the container `_spg-verify-probe_`, which cannot exist",
+        ),
+        BodyKind::ExecCreate => (
+            None,
+            br#"{"Cmd":["true"],"Privileged":true,"User":"0"}"#,
+            "a privileged exec as root in the container `_spg-verify-probe_`, which cannot exist",
+        ),
+        BodyKind::VolumeCreate => (
+            None,
+            br#"{"Name":"_spg-verify-probe_","Driver":"local","DriverOpts":{"type":"none","o":"bind","device":"/"}}"#,
+            "a local volume binding the host's /, named `_spg-verify-probe_`, which no volume can be called (names start with a letter or digit): the daemon refuses it",
+        ),
+        BodyKind::Service => (
+            None,
+            br#"{"Name":"_spg-verify-probe_","TaskTemplate":{"ContainerSpec":{"Image":"_spg-verify-probe_","Mounts":[{"Type":"bind","Source":"/","Target":"/spg-verify-probe"}]}}}"#,
+            "a service binding the host's /, named `_spg-verify-probe_` (no valid service name or image): the daemon refuses it",
+        ),
+    }
+}
+
 /// Keyed by route key (`METHOD /shape`). A test checks that every catalog route has exactly one
 /// plan here and every plan names a catalog route.
 #[rustfmt::skip]

@@ -57,9 +57,42 @@ pub fn read_message(stream: &mut impl Read, no_body: bool) -> Option<Message> {
             let mut body = vec![0u8; len];
             stream.read_exact(&mut body).ok()?;
             message.body = body;
+        } else if message
+            .header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        {
+            message.body = read_chunked(stream)?;
         }
     }
     Some(message)
+}
+
+/// A chunked body, de-chunked (trailers skipped).
+fn read_chunked(stream: &mut impl Read) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    let line = |stream: &mut dyn Read| -> Option<String> {
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n") {
+            if stream.read(&mut byte).ok()? == 0 {
+                return None;
+            }
+            raw.push(byte[0]);
+        }
+        Some(String::from_utf8_lossy(&raw[..raw.len() - 2]).into_owned())
+    };
+    loop {
+        let size = line(stream)?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            while !line(stream)?.is_empty() {}
+            return Some(body);
+        }
+        let mut chunk = vec![0u8; size];
+        stream.read_exact(&mut chunk).ok()?;
+        body.extend_from_slice(&chunk);
+        line(stream)?;
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod corpus;
 pub mod daemon;
 pub mod engine;
+pub mod guard_corpus;
 pub mod podman;
 
 use std::io::{Read, Write};

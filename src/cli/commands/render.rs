@@ -87,6 +87,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
             ),
         )?,
         client_maxconn: args.isolation.client_maxconn,
+        body_limit: args.body_limit,
     };
     let inputs = RenderInputs {
         policy: policy_inputs,
