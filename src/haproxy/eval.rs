@@ -484,6 +484,52 @@ fn split_chain(s: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// `pattern` with each `$` outside a character class written as PCRE reads it without
+/// `DOLLAR_ENDONLY`: the end of the subject or before a newline that ends it (HAProxy's
+/// `^/containers/json$` matches `/containers/json\n`, seen on 2.6.12, 3.0.11 and 3.2.26 with a
+/// `%0a` decoded by `url_dec`). The newline is consumed: right for matching, not for `regsub`.
+fn pcre_dollar(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains('$') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // `[]...]` and `[^]...]`: a leading `]` is a member.
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(chars.next().unwrap_or(']'));
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '$' if !in_class => out.push_str("(?:\n?\\z)"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// An ACL's regex, as HAProxy's PCRE matches it (see [`pcre_dollar`]).
+fn build_acl_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
+    build_regex(&pcre_dollar(pattern), icase).map_err(|e| e.replace(&*pcre_dollar(pattern), pattern))
+}
+
 fn build_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
     // Configs of one run share most patterns (every rendered file has the same route regexes,
     // a large file repeats its frontends), and compiling a regex costs far more than matching
@@ -689,7 +735,7 @@ impl Compiler {
         let mut regexes = Vec::new();
         if method == MatchMethod::Reg {
             for (w, p) in words[i..].iter().zip(&raw) {
-                match build_regex(p, icase) {
+                match build_acl_regex(p, icase) {
                     Ok(re) => regexes.push(re),
                     Err(e) => {
                         self.note(w, e);
@@ -1490,6 +1536,9 @@ struct State<'r> {
     /// The line of a tcp-mode section that reads the request without waiting for it: what it
     /// reads is unknown.
     blind: Option<usize>,
+    /// A tcp-mode section reads a request HAProxy's HTTP parser refuses (CONNECT with a path):
+    /// what it reads of the request gives no sample.
+    unparsable: bool,
 }
 
 /// The answers given for the unknowns met while deciding one request: [`Model::trace`]
@@ -1587,6 +1636,9 @@ impl<'r> State<'r> {
         if let Some(line) = self.blind.filter(|_| expr.fetch.reads_request()) {
             return Tri::Unknown(line);
         }
+        if self.unparsable && expr.fetch.reads_request() {
+            return Tri::No;
+        }
         let mut each = |s: &[u8]| {
             if expr.convs.is_empty() {
                 f(Cow::Borrowed(s))
@@ -1656,6 +1708,9 @@ impl<'r> State<'r> {
     fn var_value(&self, expr: &'r Expr, env: &'r Env) -> Option<Var<'r>> {
         if let Some(line) = self.blind.filter(|_| expr.fetch.reads_request()) {
             return Some(Var::Unknown(line));
+        }
+        if self.unparsable && expr.fetch.reads_request() {
+            return None;
         }
         match &expr.fetch {
             Fetch::Unknown(line) => return Some(Var::Unknown(*line)),
@@ -1750,6 +1805,11 @@ impl<'r> State<'r> {
                             }
                         }
                         value
+                    }
+                    None if self.unparsable && !matches!(name.as_str(), "TRUE" | "FALSE") => {
+                        predefined(name, self.request, None)
+                            .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?;
+                        Tri::No
                     }
                     None => match predefined(name, self.request, self.blind)
                         .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?
@@ -2180,6 +2240,7 @@ impl Model {
                 vars: std::mem::take(vars),
                 allowed_by: None,
                 blind: None,
+                unparsable: false,
             };
             choices.taken.clear();
             let traced = self.run(entry, &mut state, &mut choices, 0);
@@ -2248,6 +2309,7 @@ impl Model {
             return Ok(Traced::answered(400, None));
         }
         state.blind = (!http && !entry.inspects).then_some(entry.line);
+        state.unparsable = !http && bad_connect;
         let own = depth == 0;
         for phase in [Phase::Connection, Phase::Session, Phase::Content, Phase::Http] {
             if phase == Phase::Http && !http {
@@ -2297,6 +2359,7 @@ impl Model {
             if backend.mode == Mode::Http && !http && bad_connect {
                 return Ok(Traced::answered(400, None));
             }
+            state.unparsable = !http && backend.mode == Mode::Tcp && bad_connect;
             if let Some(o) = self.run_rules(backend, Phase::Content, state, choices, false)? {
                 return Ok(o);
             }
@@ -2335,6 +2398,7 @@ impl Model {
                         vars: vec![Var::Unset; self.var_names.len()],
                         allowed_by: None,
                         blind: None,
+                        unparsable: false,
                     };
                     let mut t = self.run(&self.proxies[*next], &mut hop_state, choices, depth + 1)?;
                     if t.forwarded.is_some() {
@@ -2474,6 +2538,155 @@ impl Proxy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::haproxy::syntax::parse;
+    use crate::haproxy::version::Version;
+
+    fn model(text: &str) -> Model {
+        let parsed = parse(text, &Env::new(), Version::parse("3.2").unwrap());
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        compile(&parsed, Dialect::HAPROXY_3_2)
+    }
+
+    fn ask(model: &Model, entry: &str, method: &str, target: &str) -> Outcome {
+        let headers = vec![("Host".to_string(), "docker".to_string())];
+        let entry = model.proxies.iter().find(|p| p.name == entry).unwrap();
+        model
+            .evaluate(
+                entry,
+                &Request {
+                    method,
+                    target,
+                    headers: &headers,
+                },
+            )
+            .unwrap()
+    }
+
+    const HEAD: &str = "defaults\n    mode http\n    timeout client 1m\n    timeout server 1m\n    timeout connect 1s\n";
+
+    #[test]
+    fn unknowns_make_only_the_verdicts_they_change_uncertain() {
+        // Line 8: an ACL file; line 9: the client's address.
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl listed path -f /etc/haproxy/allowed.lst\n    acl office src 10.0.0.0/8\n    http-request deny unless METH_GET\n    http-request allow if {{ path /_ping }}\n    http-request allow if listed office\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert_eq!(m.unevaluable.len(), 2, "{:?}", m.unevaluable);
+        // Denied whatever the file and the address: certain.
+        assert_eq!(
+            ask(&m, "f", "POST", "/containers/create"),
+            Outcome::Answered {
+                status: 403,
+                line: Some(10)
+            }
+        );
+        // Allowed before the unknowns are read: certain.
+        assert!(ask(&m, "f", "GET", "/_ping").forwarded());
+        // Depends on the file and the address: blamed on the address, whose answer completes
+        // the request that passes; the file is among the unknowns it met.
+        assert_eq!(
+            ask(&m, "f", "GET", "/containers/json"),
+            Outcome::Uncertain { line: 9 }
+        );
+        assert_eq!(m.uncertain_with(9), vec![8]);
+    }
+
+    #[test]
+    fn an_unknown_acl_is_one_truth_within_a_request() {
+        // `x` true denies at the first rule, false at the third: denied either way.
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl x hdr(x-token),lua.check -m found\n    http-request deny if x\n    http-request allow if !x\n    http-request deny if !x\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Uncertain { .. }
+        ));
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl x hdr(x-token),lua.check -m found\n    http-request deny if x\n    http-request deny if !x\n    http-request allow\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Answered { status: 403, .. }
+        ));
+    }
+
+    #[test]
+    fn opaque_actions_make_what_runs_them_uncertain() {
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    http-request deny if {{ method DELETE }}\n    http-request lua.check if {{ path_beg /containers }}\n    http-request allow\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "DELETE", "/containers/x"),
+            Outcome::Answered { status: 403, .. }
+        ));
+        assert_eq!(
+            ask(&m, "f", "GET", "/containers/json"),
+            Outcome::Uncertain { line: 9 }
+        );
+        assert!(ask(&m, "f", "GET", "/images/json").forwarded());
+    }
+
+    #[test]
+    fn tcp_request_phases_run_in_order() {
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    http-request allow\n    tcp-request content reject if {{ path_beg /exec }}\n    tcp-request content accept if {{ method GET }}\n    tcp-request content reject if {{ path_end /json }}\n    tcp-request connection accept\n    tcp-request connection reject\n    default_backend d\nbackend d\n    tcp-request content reject if {{ method DELETE }}\n    server s /run/docker.sock\n"
+        ));
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        let closed = |o: Outcome| matches!(o, Outcome::Answered { status: 0, .. });
+        assert!(closed(ask(&m, "f", "GET", "/exec/x/json")));
+        // `accept` ends the content rules: the /json rule is not reached for GET.
+        assert!(ask(&m, "f", "GET", "/containers/json").forwarded());
+        assert!(closed(ask(&m, "f", "POST", "/containers/json")));
+        assert!(ask(&m, "f", "POST", "/containers/create").forwarded());
+        // The backend's content rules.
+        assert!(closed(ask(&m, "f", "DELETE", "/containers/x")));
+    }
+
+    #[test]
+    fn a_tcp_frontend_is_judged_through_the_frontends_it_forwards_to() {
+        let m = model(
+            "defaults\n    timeout client 1m\n    timeout server 1m\n    timeout connect 1s\n\
+frontend edge\n    bind :2375\n    tcp-request inspect-delay 5s\n    tcp-request content accept if HTTP\n    http-request deny\n    use_backend to_abns if METH_GET\n    use_backend to_port if { path_beg /v1.41/ }\n    default_backend to_unix\n\
+backend to_abns\n    server h abns@rules send-proxy-v2\n\
+backend to_port\n    server h localhost:12375\n\
+backend to_unix\n    server h unix@/run/rules.sock\n\
+frontend rules\n    mode http\n    bind abns@rules accept-proxy\n    bind 0.0.0.0:12375\n    http-request allow if { path /_ping }\n    http-request deny\n    default_backend d\n\
+frontend rules_unix\n    mode http\n    bind /run/rules.sock\n    http-request allow if { method POST }\n    http-request deny\n    default_backend d\n\
+backend d\n    mode http\n    server s /run/docker.sock\n",
+        );
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        let edge = m.proxies.iter().find(|p| p.name == "edge").unwrap();
+        assert_eq!(edge.mode, Mode::Tcp);
+        assert!(m.forwards_only_within(edge));
+        // The http-request rule of the tcp frontend is ignored, as HAProxy ignores it.
+        assert_eq!(
+            ask(&m, "edge", "GET", "/_ping"),
+            Outcome::Forwarded {
+                backend: "d".into(),
+                line: Some(23)
+            }
+        );
+        assert!(!ask(&m, "edge", "GET", "/containers/json").forwarded());
+        assert!(!ask(&m, "edge", "DELETE", "/v1.41/containers/x").forwarded());
+        assert!(ask(&m, "edge", "POST", "/containers/create").forwarded());
+        // HAProxy's HTTP parser refuses CONNECT with a path; a tcp frontend passes it on, and
+        // the HTTP frontend behind refuses it.
+        assert!(matches!(
+            ask(&m, "edge", "CONNECT", "/x"),
+            Outcome::Answered { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn a_server_loop_and_a_mixed_backend_are_uncertain() {
+        let m = model(&format!(
+            "{HEAD}frontend a\n    bind 127.0.0.1:2001\n    default_backend to_b\nbackend to_b\n    server b 127.0.0.1:2002\nfrontend b\n    bind 127.0.0.1:2002\n    default_backend to_a\nbackend to_a\n    server a 127.0.0.1:2001\n\
+frontend mixed\n    bind :2375\n    default_backend both\nbackend both\n    server rules 127.0.0.1:2003\n    server daemon /run/docker.sock\n\
+frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(ask(&m, "a", "GET", "/_ping").uncertain());
+        assert_eq!(ask(&m, "mixed", "GET", "/_ping"), Outcome::Uncertain { line: 19 });
+        assert!(m.unevaluable.iter().any(|u| u.line == 19), "{:?}", m.unevaluable);
+    }
 
     #[test]
     fn regsub_replaces_as_the_regex_crate_does() {
@@ -2499,6 +2712,24 @@ mod tests {
                     assert_eq!(regsub(&re, Cow::Borrowed(s), r, true), all);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dollar_matches_before_a_final_newline_as_in_pcre() {
+        for (pattern, subject, matches) in [
+            ("^/_ping$", "/_ping", true),
+            ("^/_ping$", "/_ping\n", true),
+            ("^/_ping$", "/_ping\n\n", false),
+            ("^/_ping$", "/_ping\nx", false),
+            ("^/a[$]$", "/a$", true),
+            ("^/a\\$", "/a$", true),
+            ("^/a\\$", "/a\n", false),
+            ("^/a[]$]b$", "/a$b\n", true),
+            ("^(x|y$)", "y\n", true),
+        ] {
+            let re = build_acl_regex(pattern, false).unwrap();
+            assert_eq!(re.is_match(subject.as_bytes()), matches, "{pattern} {subject:?}");
         }
     }
 
