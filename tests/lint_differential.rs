@@ -612,7 +612,10 @@ fn real_world_fixtures_agree_with_haproxy() {
             100.0 * agree as f64 / pairs.max(1) as f64,
         ));
         for (what, n) in &uncertain_by {
-            println!("  HAProxy {} uncertain: {n} pairs of {what}", haproxy.version);
+            println!(
+                "  HAProxy {} uncertain: {n} pairs of {what}",
+                haproxy.version
+            );
         }
         uncertain_by.clear();
         for n in &not_judged {

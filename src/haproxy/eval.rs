@@ -64,7 +64,10 @@ enum Fetch {
 impl Fetch {
     /// Reads the request's contents (unknown in a tcp-mode section that does not wait for it).
     fn reads_request(&self) -> bool {
-        matches!(self, Fetch::Path | Fetch::Url | Fetch::Method | Fetch::Hdr(_))
+        matches!(
+            self,
+            Fetch::Path | Fetch::Url | Fetch::Method | Fetch::Hdr(_)
+        )
     }
 }
 
@@ -273,7 +276,8 @@ pub struct Model {
 struct Also(std::sync::Mutex<std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>>>);
 
 impl std::ops::Deref for Also {
-    type Target = std::sync::Mutex<std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>>>;
+    type Target =
+        std::sync::Mutex<std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>>>;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
@@ -527,7 +531,8 @@ fn pcre_dollar(pattern: &str) -> Cow<'_, str> {
 
 /// An ACL's regex, as HAProxy's PCRE matches it (see [`pcre_dollar`]).
 fn build_acl_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
-    build_regex(&pcre_dollar(pattern), icase).map_err(|e| e.replace(&*pcre_dollar(pattern), pattern))
+    build_regex(&pcre_dollar(pattern), icase)
+        .map_err(|e| e.replace(&*pcre_dollar(pattern), pattern))
 }
 
 fn build_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
@@ -718,7 +723,9 @@ impl Compiler {
                     let file = words.get(i + 1).map_or("", |w| w.text.as_str());
                     self.note(
                         w,
-                        format!("`-f {file}` (the ACL's patterns are in a file lint does not read)"),
+                        format!(
+                            "`-f {file}` (the ACL's patterns are in a file lint does not read)"
+                        ),
                     );
                     return None;
                 }
@@ -906,13 +913,39 @@ impl Compiler {
             // The connection is closed without an answer.
             "reject" | "silent-drop" => Action::Answer(0),
             "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
-            "add-header" | "set-header" | "del-header" | "replace-header" | "replace-value"
-            | "capture" | "set-log-level" | "set-nice" | "set-mark" | "set-tos" | "set-src"
-            | "set-src-port" | "set-dst" | "set-dst-port" | "sc-inc-gpc" | "sc-inc-gpc0"
-            | "sc-inc-gpc1" | "sc-add-gpc" | "sc-set-gpt" | "sc-set-gpt0" | "track-sc0"
-            | "track-sc1" | "track-sc2" | "set-priority-class" | "set-priority-offset"
-            | "set-bandwidth-limit" | "set-timeout" | "strict-mode" | "wait-for-body"
-            | "wait-for-handshake" | "early-hint" | "set-fc-mark" | "set-fc-tos" => {
+            "add-header"
+            | "set-header"
+            | "del-header"
+            | "replace-header"
+            | "replace-value"
+            | "capture"
+            | "set-log-level"
+            | "set-nice"
+            | "set-mark"
+            | "set-tos"
+            | "set-src"
+            | "set-src-port"
+            | "set-dst"
+            | "set-dst-port"
+            | "sc-inc-gpc"
+            | "sc-inc-gpc0"
+            | "sc-inc-gpc1"
+            | "sc-add-gpc"
+            | "sc-set-gpt"
+            | "sc-set-gpt0"
+            | "track-sc0"
+            | "track-sc1"
+            | "track-sc2"
+            | "set-priority-class"
+            | "set-priority-offset"
+            | "set-bandwidth-limit"
+            | "set-timeout"
+            | "strict-mode"
+            | "wait-for-body"
+            | "wait-for-handshake"
+            | "early-hint"
+            | "set-fc-mark"
+            | "set-fc-tos" => {
                 let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
                 // Headers the rules of a socket proxy look at change what later rules see.
                 let header_action = matches!(
@@ -956,9 +989,12 @@ impl Compiler {
             "session" => Phase::Session,
             "content" => Phase::Content,
             "inspect-delay" => {
-                *delay = args
-                    .get(1)
-                    .is_some_and(|w| w.text.trim_start_matches('0').chars().any(|c| c.is_ascii_digit()));
+                *delay = args.get(1).is_some_and(|w| {
+                    w.text
+                        .trim_start_matches('0')
+                        .chars()
+                        .any(|c| c.is_ascii_digit())
+                });
                 return None;
             }
             _ => {
@@ -974,12 +1010,31 @@ impl Compiler {
             "accept" => Action::Accept,
             "reject" | "silent-drop" => Action::Answer(0),
             "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
-            "capture" | "set-mark" | "set-tos" | "set-nice" | "set-log-level" | "set-src"
-            | "set-src-port" | "set-dst" | "set-dst-port" | "expect-proxy"
-            | "expect-netscaler-cip" | "sc-inc-gpc" | "sc-inc-gpc0" | "sc-inc-gpc1"
-            | "sc-add-gpc" | "sc-set-gpt" | "sc-set-gpt0" | "track-sc0" | "track-sc1"
-            | "track-sc2" | "set-priority-class" | "set-priority-offset"
-            | "set-bandwidth-limit" | "set-fc-mark" | "set-fc-tos" => Action::Neutral,
+            "capture"
+            | "set-mark"
+            | "set-tos"
+            | "set-nice"
+            | "set-log-level"
+            | "set-src"
+            | "set-src-port"
+            | "set-dst"
+            | "set-dst-port"
+            | "expect-proxy"
+            | "expect-netscaler-cip"
+            | "sc-inc-gpc"
+            | "sc-inc-gpc0"
+            | "sc-inc-gpc1"
+            | "sc-add-gpc"
+            | "sc-set-gpt"
+            | "sc-set-gpt0"
+            | "track-sc0"
+            | "track-sc1"
+            | "track-sc2"
+            | "set-priority-class"
+            | "set-priority-offset"
+            | "set-bandwidth-limit"
+            | "set-fc-mark"
+            | "set-fc-tos" => Action::Neutral,
             other => {
                 self.note(first, format!("`tcp-request {} {other}`", args[0].text));
                 Action::Opaque
@@ -1109,9 +1164,7 @@ impl Compiler {
                 }
                 "bind" => {
                     if let Some(addrs) = d.arg(0) {
-                        proxy
-                            .binds
-                            .extend(addrs.split(',').map(str::to_string));
+                        proxy.binds.extend(addrs.split(',').map(str::to_string));
                     }
                 }
                 "http-request-rules" | "use-server" | "redirect" | "block" | "reqdeny"
@@ -1165,7 +1218,9 @@ impl Compiler {
             self.unevaluable.push(Unevaluable {
                 line,
                 column: 0,
-                what: format!("the predefined ACL `{name}` (the client's address or the inspect delay)"),
+                what: format!(
+                    "the predefined ACL `{name}` (the client's address or the inspect delay)"
+                ),
             });
         }
         if proxy.mode == Mode::Tcp && !proxy.inspects && proxy.reads_request() {
@@ -1222,7 +1277,10 @@ fn address_of(text: &str) -> Address {
     match rest.rsplit_once(':') {
         Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
             Address::Tcp {
-                host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
                 port: port.trim_start_matches('0').to_string(),
             }
         }
@@ -1558,11 +1616,7 @@ impl Choices {
         if let Some(t) = self.taken.iter().find(|t| t.0 == key) {
             return t.2;
         }
-        let answer = self
-            .oracle
-            .get(self.taken.len())
-            .copied()
-            .unwrap_or(false);
+        let answer = self.oracle.get(self.taken.len()).copied().unwrap_or(false);
         self.taken.push((key, line, answer));
         answer
     }
@@ -2311,7 +2365,12 @@ impl Model {
         state.blind = (!http && !entry.inspects).then_some(entry.line);
         state.unparsable = !http && bad_connect;
         let own = depth == 0;
-        for phase in [Phase::Connection, Phase::Session, Phase::Content, Phase::Http] {
+        for phase in [
+            Phase::Connection,
+            Phase::Session,
+            Phase::Content,
+            Phase::Http,
+        ] {
             if phase == Phase::Http && !http {
                 // HAProxy ignores http-request rules in a tcp-mode section.
                 break;
@@ -2400,7 +2459,8 @@ impl Model {
                         blind: None,
                         unparsable: false,
                     };
-                    let mut t = self.run(&self.proxies[*next], &mut hop_state, choices, depth + 1)?;
+                    let mut t =
+                        self.run(&self.proxies[*next], &mut hop_state, choices, depth + 1)?;
                     if t.forwarded.is_some() {
                         t.via = Some(*next);
                     }
@@ -2684,8 +2744,15 @@ frontend mixed\n    bind :2375\n    default_backend both\nbackend both\n    serv
 frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
         ));
         assert!(ask(&m, "a", "GET", "/_ping").uncertain());
-        assert_eq!(ask(&m, "mixed", "GET", "/_ping"), Outcome::Uncertain { line: 19 });
-        assert!(m.unevaluable.iter().any(|u| u.line == 19), "{:?}", m.unevaluable);
+        assert_eq!(
+            ask(&m, "mixed", "GET", "/_ping"),
+            Outcome::Uncertain { line: 19 }
+        );
+        assert!(
+            m.unevaluable.iter().any(|u| u.line == 19),
+            "{:?}",
+            m.unevaluable
+        );
     }
 
     #[test]
@@ -2729,7 +2796,11 @@ frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_b
             ("^(x|y$)", "y\n", true),
         ] {
             let re = build_acl_regex(pattern, false).unwrap();
-            assert_eq!(re.is_match(subject.as_bytes()), matches, "{pattern} {subject:?}");
+            assert_eq!(
+                re.is_match(subject.as_bytes()),
+                matches,
+                "{pattern} {subject:?}"
+            );
         }
     }
 

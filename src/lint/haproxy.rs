@@ -260,9 +260,7 @@ fn compare(
             .map(|id| m.row(*id))
             .filter(|r| {
                 // The forms that do not pass are refused for certain.
-                r.allowed
-                    && !r.fully_allowed()
-                    && r.cells.iter().all(|c| c.uncertain.is_none())
+                r.allowed && !r.fully_allowed() && r.cells.iter().all(|c| c.uncertain.is_none())
             })
             .map(|r| {
                 let ok: Vec<&str> = r
