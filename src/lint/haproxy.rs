@@ -762,7 +762,7 @@ fn unevaluable(
                     u.what
                 ),
                 None => format!(
-                    "{} cannot be evaluated; no route's verdict depends on it",
+                    "{} cannot be evaluated; no route's verdict turns on it (no request of the matrix reaches it undecided, or an earlier unknown on its way already made the verdict uncertain)",
                     u.what
                 ),
             },
