@@ -25,8 +25,8 @@ const METHOD_FLAGS: &[(&str, Method)] = &[
     ("PUT", Method::Put),
 ];
 
-/// Container actions that work without POST=1, each with the routes it opens.
-const ACTION_FLAGS: &[(&str, &[&str])] = &[
+/// Container actions that work without POST=1 here, each with the routes it opens (POST).
+pub const ACTION_FLAGS: &[(&str, &[&str])] = &[
     ("ALLOW_START", &["/containers/{}/start"]),
     ("ALLOW_STOP", &["/containers/{}/stop"]),
     (

@@ -32,6 +32,32 @@ pub struct ClientPolicy {
     pub compose: Option<crate::preset::ComposeHint>,
     /// Where the grants come from: it decides how a user widens them on purpose.
     pub origin: ClientOrigin,
+    /// Whether the proxy enforces the grants, or forwards and logs (learn, report-only).
+    pub mode: ClientMode,
+}
+
+/// How a client's frontend treats requests outside its grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientMode {
+    /// Denied with a 403 (the normal case).
+    #[default]
+    Enforce,
+    /// Report-only (`--audit`): forwarded when the daemon routes them, logged `would-deny:ROUTE`.
+    Audit,
+    /// Learning (`--learn`): no grants; every routed request forwarded, logged `learn:ROUTE`.
+    Learn,
+}
+
+impl ClientMode {
+    /// The prefix of the log token for requests forwarded without a grant, if any.
+    pub fn observe_prefix(self) -> Option<&'static str> {
+        match self {
+            ClientMode::Enforce => None,
+            ClientMode::Audit => Some("would-deny"),
+            ClientMode::Learn => Some("learn"),
+        }
+    }
 }
 
 /// The source of one client's grants.
@@ -46,6 +72,8 @@ pub enum ClientOrigin {
     Flags,
     /// Several clients merged on purpose (`--merge`), by name.
     Merged(Vec<String>),
+    /// A client being learnt (`render --learn NAME`): no grants of its own yet.
+    Learn,
 }
 
 impl ClientOrigin {
@@ -75,6 +103,7 @@ impl ClientOrigin {
                 "These clients share one policy on purpose (--merge: {}); to allow it, add the route to one of their presets or preset files and render again",
                 names.join(", ")
             ),
+            ClientOrigin::Learn => "This learning frontend forwards every route the daemon routes; this request matches none of them".into(),
         }
     }
 }
@@ -91,6 +120,7 @@ impl ClientPolicy {
             grants: Vec::new(),
             compose: None,
             origin,
+            mode: ClientMode::Enforce,
         }
     }
 
@@ -160,6 +190,12 @@ pub struct PolicyInputs {
     /// Several clients merged into one frontend on purpose.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub merge: bool,
+    /// Clients to learn (`--learn NAME`): one forwarding, logging frontend each, no grants.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learn: Vec<String>,
+    /// Clients (by name) in report-only mode (`--audit NAME`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<String>,
 }
 
 impl PolicyInputs {
@@ -187,6 +223,12 @@ impl PolicyInputs {
         if self.merge {
             parts.push("merged".into());
         }
+        if !self.learn.is_empty() {
+            parts.push(format!("learning {}", self.learn.join(", ")));
+        }
+        if !self.audit.is_empty() {
+            parts.push(format!("report-only {}", self.audit.join(", ")));
+        }
         parts.join("; ")
     }
 
@@ -195,6 +237,7 @@ impl PolicyInputs {
             && self.preset_files.is_empty()
             && self.env_files.is_empty()
             && self.flags.is_empty()
+            && self.learn.is_empty()
     }
 }
 
@@ -237,15 +280,47 @@ impl Policy {
         Policy::build_from(catalog, inputs, lookup, Path::new(""))
     }
 
+    /// Like [`Policy::build`], with preset files taken from `files` (path -> text) instead of
+    /// the disk: `migrate` builds the policy of the preset files it is about to write.
+    pub fn build_with_files(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        files: &std::collections::BTreeMap<PathBuf, String>,
+    ) -> Result<Policy> {
+        let read = |path: &Path| match files.get(path) {
+            Some(text) => preset::parse(catalog, text, path),
+            None => preset::load_file(catalog, path),
+        };
+        Policy::build_reading(
+            catalog,
+            inputs,
+            &|k| std::env::var(k).ok(),
+            Path::new(""),
+            &read,
+        )
+    }
+
     fn build_from(
         catalog: &Catalog,
         inputs: &PolicyInputs,
         lookup: &dyn Fn(&str) -> Option<String>,
         dir: &Path,
     ) -> Result<Policy> {
+        Policy::build_reading(catalog, inputs, lookup, dir, &|path| {
+            preset::load_file(catalog, path)
+        })
+    }
+
+    fn build_reading(
+        catalog: &Catalog,
+        inputs: &PolicyInputs,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        dir: &Path,
+        read_preset: &dyn Fn(&Path) -> Result<preset::Preset>,
+    ) -> Result<Policy> {
         if inputs.is_empty() {
             return Err(Error::Invalid(
-                "no policy given: pass --preset NAME (see `sockproxy-gen presets`), --preset-file FILE, --flag KEY=VAL or --env-file FILE".into(),
+                "no policy given: pass --preset NAME (see `sockproxy-gen presets`), --preset-file FILE, --flag KEY=VAL, --env-file FILE or --learn NAME".into(),
             ));
         }
         let mut clients = Vec::new();
@@ -258,8 +333,7 @@ impl Policy {
         }
         for path in &inputs.preset_files {
             clients.push(
-                preset::load_file(catalog, &dir.join(path))?
-                    .into_client(ClientOrigin::PresetFile(path.clone())),
+                read_preset(&dir.join(path))?.into_client(ClientOrigin::PresetFile(path.clone())),
             );
         }
         let mut flag_settings = FlagSettings::default();
@@ -277,6 +351,21 @@ impl Policy {
             clients.push(from_flags.client);
             notices.extend(from_flags.notices);
             flag_settings = from_flags.settings;
+        }
+        for name in &inputs.learn {
+            check_client_name(name)?;
+            let mut client = ClientPolicy::new(
+                name.clone(),
+                "learning: forwards every request the daemon routes and logs its route (sockproxy-gen learn turns the log into a preset)",
+                ClientOrigin::Learn,
+            );
+            client.mode = ClientMode::Learn;
+            clients.push(client);
+        }
+        if inputs.merge && !inputs.learn.is_empty() {
+            return Err(Error::Invalid(
+                "--merge and --learn do not go together: a learning frontend has no grants to merge; learn each client on its own frontend".into(),
+            ));
         }
         let mut names: Vec<&str> = clients.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
@@ -309,15 +398,67 @@ impl Policy {
             )));
             clients = vec![merged];
         }
+        for name in &inputs.audit {
+            let known: Vec<String> = clients.iter().map(|c| c.name.clone()).collect();
+            let client = clients
+                .iter_mut()
+                .find(|c| &c.name == name)
+                .ok_or_else(|| {
+                    let hint = crate::suggest::closest(name, known.iter().map(String::as_str))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    Error::Invalid(format!(
+                        "--audit {name}: no client of that name{hint}; the clients are {}",
+                        known.join(", ")
+                    ))
+                })?;
+            match client.mode {
+                ClientMode::Learn => {
+                    return Err(Error::Invalid(format!(
+                        "--audit {name}: a learning client forwards everything already"
+                    )))
+                }
+                _ => client.mode = ClientMode::Audit,
+            }
+            notices.push(Notice::warning(format!(
+                "{name}: report-only (--audit): requests outside its policy are forwarded and logged as would-deny:ROUTE, not denied"
+            )));
+        }
         for client in &clients {
+            if client.mode == ClientMode::Learn {
+                notices.push(Notice::warning(format!(
+                    "{}: learning (--learn): every request the daemon routes is forwarded, dangerous ones included; run it only while you record the client's traffic",
+                    client.name
+                )));
+            }
             notices.extend(dangerous_notice(catalog, client));
             notices.extend(upgrade_body_notice(catalog, client));
+            notices.extend(create_without_attach_notice(catalog, client));
         }
         Ok(Policy {
             clients,
             notices,
             flag_settings,
         })
+    }
+}
+
+/// A client name is an HAProxy frontend name and a log word: `[a-z0-9][a-z0-9_-]*`, not `spg_`.
+pub fn check_client_name(name: &str) -> Result<()> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && !name.starts_with("spg_");
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "client name `{name}` must be lower-case letters, digits, `-` or `_`, not starting with `spg_` (it names an HAProxy frontend)"
+        )))
     }
 }
 
@@ -344,6 +485,28 @@ fn upgrade_body_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notic
             "{}: {} upgrade(s) with a request body; HAProxy 2.6 drops such upgrades (haproxy/haproxy#2684), so `docker exec` fails behind it: run HAProxy 3.0 or 3.2 (passes on 3.0.11 and 3.2.26, fails on 2.6.12)",
             client.name,
             routes.join(", ")
+        ))
+    })
+}
+
+/// A warning for a client that may create containers but not attach to them: `docker run`
+/// without `-d` creates, then attaches before it starts. The attach is refused, and the docker
+/// CLI prints only the status of a refused upgrade ("unable to upgrade to tcp, received 403"),
+/// never the proxy's message, and leaves the container in state Created.
+fn create_without_attach_notice(catalog: &Catalog, client: &ClientPolicy) -> Option<Notice> {
+    use crate::catalog::Method;
+    let granted = |template: &str| {
+        catalog.find(Method::Post, template).is_some_and(|r| {
+            client
+                .grants
+                .iter()
+                .any(|g| catalog.get(g.route).key() == r.key())
+        })
+    };
+    (granted("/containers/create") && !granted("/containers/{name}/attach")).then(|| {
+        Notice::warning(format!(
+            "{}: may create containers but not attach to them: `docker run` without -d creates the container, is refused the attach (the docker CLI then prints only `unable to upgrade to tcp, received 403`, not the proxy's message) and leaves it Created; use `docker run -d`, or grant POST /containers/{{name}}/attach",
+            client.name
         ))
     })
 }

@@ -135,6 +135,67 @@ pub fn load_file(catalog: &Catalog, path: &Path) -> Result<Preset> {
     parse(catalog, &text, path)
 }
 
+/// A YAML double-quoted scalar (a JSON string is one).
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).expect("a string serialises")
+}
+
+/// One grant of a preset to write: the route, the reason, and whether it is marked dangerous.
+pub struct GrantText<'a> {
+    pub route: &'a Route,
+    pub reason: String,
+}
+
+/// The one writer of preset YAML (`learn`, `migrate`): `header` lines become comments, and a
+/// grant of a dangerous route gets a comment above it and `DANGEROUS` in its reason.
+pub fn to_yaml(
+    header: &[String],
+    name: &str,
+    description: &str,
+    source: &str,
+    grants: &[GrantText],
+    compose: Option<&ComposeHint>,
+) -> String {
+    let mut y = String::new();
+    for line in header {
+        y.push_str(&format!("# {line}\n"));
+    }
+    y.push_str(&format!("name: {}\n", quoted(name)));
+    y.push_str(&format!("description: {}\n", quoted(description)));
+    y.push_str(&format!("source: {}\n", quoted(source)));
+    y.push_str("grants:\n");
+    for g in grants {
+        let mut reason = g.reason.clone();
+        if g.route.traits.dangerous {
+            reason = format!("DANGEROUS (can take over the host or read its files): {reason}");
+            y.push_str("  # DANGEROUS: this route can take over the host or read its files.\n");
+        }
+        y.push_str(&format!("  - route: {}\n", quoted(&g.route.display())));
+        y.push_str(&format!("    reason: {}\n", quoted(&reason)));
+    }
+    if let Some(c) = compose {
+        y.push_str("compose:\n");
+        y.push_str(&format!("  image: {}\n", quoted(&c.image)));
+        if !c.command.is_empty() {
+            y.push_str("  command:\n");
+            for a in &c.command {
+                y.push_str(&format!("    - {}\n", quoted(a)));
+            }
+        }
+        if !c.environment.is_empty() {
+            y.push_str("  environment:\n");
+            for (k, v) in &c.environment {
+                y.push_str(&format!("    {}: {}\n", quoted(k), quoted(v)));
+            }
+        }
+        y.push_str(&format!("  docker_host: {}\n", c.docker_host));
+        if let Some(n) = &c.note {
+            y.push_str(&format!("  note: {}\n", quoted(n)));
+        }
+    }
+    y
+}
+
 /// Parses a preset's YAML; `origin` names it in errors.
 pub fn parse(catalog: &Catalog, text: &str, origin: &Path) -> Result<Preset> {
     let doc: PresetDoc = serde_norway::from_str(text).map_err(|e| {

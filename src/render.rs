@@ -98,6 +98,10 @@ struct ClientView {
     stream_tokens: Vec<String>,
     /// How to allow a denied route on purpose, for this client's source.
     widen_hint: String,
+    /// `learn` or `would-deny`: requests outside the grants are forwarded with this token.
+    observe: Option<&'static str>,
+    /// Rules for every route the daemon routes, after the grants (learn and report-only).
+    observe_rules: Vec<RuleView>,
 }
 
 #[derive(Serialize)]
@@ -119,6 +123,10 @@ fn allow_token(route: &Route) -> String {
 /// route that the daemon would pick for some of the same paths (`DELETE /containers/{name:.*}`
 /// also matches `/containers/x/checkpoints/y`, which the checkpoint handler takes first).
 fn rules_for(catalog: &Catalog, client: &ClientPolicy) -> Vec<RuleView> {
+    let shadow_prefix = match client.mode.observe_prefix() {
+        Some(prefix) => format!("{prefix}:"),
+        None => "deny:shadowed-by:".to_string(),
+    };
     let mut ids: Vec<(usize, bool)> = Vec::new(); // (route index, granted)
     for grant in &client.grants {
         let route = catalog.get(grant.route);
@@ -134,22 +142,64 @@ fn rules_for(catalog: &Catalog, client: &ClientPolicy) -> Vec<RuleView> {
     ids.into_iter()
         .map(|(index, granted)| {
             let route = &catalog.routes()[index];
-            let (r#match, pattern) = match route.literal_path() {
-                Some(p) => ("str", p),
-                None => ("reg", route.path_regex()),
+            let token = if granted {
+                allow_token(route)
+            } else {
+                format!("{shadow_prefix}{}", route.token())
             };
-            RuleView {
-                token: if granted {
-                    allow_token(route)
-                } else {
-                    format!("deny:shadowed-by:{}", route.token())
-                },
-                method: route.method.as_str(),
-                r#match,
-                pattern,
-            }
+            rule_view(route, token)
         })
         .collect()
+}
+
+fn rule_view(route: &Route, token: String) -> RuleView {
+    let (r#match, pattern) = match route.literal_path() {
+        Some(p) => ("str", p),
+        None => ("reg", route.path_regex()),
+    };
+    RuleView {
+        token,
+        method: route.method.as_str(),
+        r#match,
+        pattern,
+    }
+}
+
+/// Learn and report-only frontends: after the grants, one rule per catalog route in
+/// registration order, so the first match is the daemon's own choice of handler. The routes
+/// the grants already decided are left out (their rules came first).
+fn observe_rules(catalog: &Catalog, client: &ClientPolicy, prefix: &str) -> Vec<RuleView> {
+    catalog
+        .routes()
+        .iter()
+        .filter(|r| !client.allows(r.id))
+        .map(|r| rule_view(r, format!("{prefix}:{}", r.token())))
+        .collect()
+}
+
+/// The tokens (granted, or observed in learn and report-only frontends) of routes with a trait.
+fn tokens_where(
+    catalog: &Catalog,
+    client: &ClientPolicy,
+    has: impl Fn(&crate::catalog::Traits) -> bool,
+) -> Vec<String> {
+    let mut tokens: Vec<String> = client
+        .grants
+        .iter()
+        .map(|g| catalog.get(g.route))
+        .filter(|r| has(&r.traits))
+        .map(allow_token)
+        .collect();
+    if let Some(prefix) = client.mode.observe_prefix() {
+        tokens.extend(
+            catalog
+                .routes()
+                .iter()
+                .filter(|r| has(&r.traits) && !r.traits.h2c && !client.allows(r.id))
+                .map(|r| format!("{prefix}:{}", r.token())),
+        );
+    }
+    tokens
 }
 
 fn check_path_word(what: &str, value: &str) -> Result<()> {
@@ -406,7 +456,7 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
     let mut clients = Vec::with_capacity(policy.clients.len());
     for (index, client) in policy.clients.iter().enumerate() {
         let (binds, listen) = bind_lines(options, &client.name, index, policy.clients.len())?;
-        let granted = || client.grants.iter().map(|g| catalog.get(g.route));
+        let observe = client.mode.observe_prefix();
         clients.push(ClientView {
             name: client.name.clone(),
             description: client.description.clone(),
@@ -421,15 +471,13 @@ pub fn render(catalog: &Catalog, policy: &Policy, inputs: &RenderInputs) -> Resu
                 })
                 .collect(),
             rules: rules_for(catalog, client),
-            hijack_tokens: granted()
-                .filter(|r| r.traits.hijack)
-                .map(allow_token)
-                .collect(),
-            stream_tokens: granted()
-                .filter(|r| r.traits.stream)
-                .map(allow_token)
-                .collect(),
+            hijack_tokens: tokens_where(catalog, client, |t| t.hijack),
+            stream_tokens: tokens_where(catalog, client, |t| t.stream),
             widen_hint: client.origin.widen_hint(),
+            observe,
+            observe_rules: observe
+                .map(|prefix| observe_rules(catalog, client, prefix))
+                .unwrap_or_default(),
         });
     }
     // After the bind lines, whose own errors (a shared unix path without {client}) say more.

@@ -382,6 +382,8 @@ fn help_is_snapshotted() {
         vec!["verify", "--help"],
         vec!["lint", "--help"],
         vec!["explain", "--help"],
+        vec!["learn", "--help"],
+        vec!["migrate", "--help"],
     ] {
         let out = cli().args(&args).assert().success();
         snapshot(

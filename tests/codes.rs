@@ -23,6 +23,7 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG103", "SPG103.cfg", &["--preset", "traefik"]),
     ("SPG104", "SPG104.cfg", &[]),
     ("SPG105", "SPG105.cfg", &[]),
+    ("SPG106", "SPG106.cfg", &[]),
     ("SPG201", "SPG201.cfg", &[]),
     ("SPG203", "SPG203.cfg", &[]),
     ("SPG204", "SPG204.cfg", &[]),

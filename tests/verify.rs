@@ -1,4 +1,5 @@
-//! `sockproxy-gen verify` against real HAProxy (2.6, the host's) in front of a real podman.
+//! `sockproxy-gen verify` against real HAProxy (2.6, the host's) in front of the real Docker
+//! Engine and of podman.
 //!
 //! Every test here only sends verify's probes, which are harmless, so they may run side by side;
 //! the safety test proves that claim by comparing podman's state before and after.
@@ -9,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Output;
 
 use common::podman::{ensure_image, podman, start_podman, IMAGE};
-use common::{Haproxy, Running, WorkDir};
+use common::{engine, Haproxy, Running, WorkDir};
 use serde_json::Value;
 
 fn host_haproxy() -> Haproxy {
@@ -19,10 +20,11 @@ fn host_haproxy() -> Haproxy {
         .expect("the host's HAProxy")
 }
 
-/// podman serving the Docker API on a socket in a fresh work directory.
+/// A daemon serving the Docker API on a socket in a fresh work directory: podman, or the real
+/// engine (its socket hard-linked there).
 struct Lab {
     work: WorkDir,
-    _podman: Running,
+    _podman: Option<Running>,
     haproxy: Haproxy,
 }
 
@@ -30,16 +32,28 @@ impl Lab {
     fn start() -> Lab {
         let haproxy = host_haproxy();
         let work = haproxy.workdir();
-        let podman = start_podman(&work.host("podman.sock"));
+        let podman = start_podman(&work.host("daemon.sock"));
         Lab {
             work,
-            _podman: podman,
+            _podman: Some(podman),
+            haproxy,
+        }
+    }
+
+    fn engine() -> Lab {
+        let haproxy = host_haproxy();
+        let work = haproxy.workdir();
+        std::fs::hard_link(engine::socket(), work.host("daemon.sock"))
+            .expect("link the engine's socket");
+        Lab {
+            work,
+            _podman: None,
             haproxy,
         }
     }
 
     fn socket(&self) -> std::path::PathBuf {
-        self.work.inner("podman.sock")
+        self.work.inner("daemon.sock")
     }
 
     /// Writes `config` and runs HAProxy on it with `env`; waits for `port`.
@@ -78,7 +92,15 @@ fn routes_where(report: &Value, pick: impl Fn(&Value) -> bool) -> BTreeSet<Strin
 
 #[test]
 fn rendered_presets_have_no_mismatch_in_front_of_podman() {
-    let lab = Lab::start();
+    rendered_presets_have_no_mismatch(Lab::start());
+}
+
+#[test]
+fn rendered_presets_have_no_mismatch_in_front_of_the_docker_engine() {
+    rendered_presets_have_no_mismatch(Lab::engine());
+}
+
+fn rendered_presets_have_no_mismatch(lab: Lab) {
     let catalog = sockproxy_gen::catalog::Catalog::builtin();
     for preset in [
         "traefik",
@@ -362,6 +384,81 @@ fn probes_change_nothing_behind_a_proxy_that_allows_everything() {
     assert_eq!(before, after, "podman's state changed");
     eprintln!(
         "verify through a pass-through proxy: {} requests reached podman, state unchanged ({} objects compared)",
+        report["summary"]["requests"],
+        before.len()
+    );
+}
+
+#[test]
+fn probes_change_nothing_on_the_docker_engine_behind_a_proxy_that_allows_everything() {
+    let lab = Lab::engine();
+    let tag = engine::unique("spg-verify-");
+    let label = format!("spg.test={tag}");
+    // What a careless probe could remove or change: a running and a stopped container, an unused
+    // volume and network (what prune would take), all labelled; and every image.
+    engine::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &format!("{tag}-run"),
+        "--label",
+        &label,
+        engine::BUSYBOX,
+        "sleep",
+        "300",
+    ]);
+    engine::docker_ok(&[
+        "create",
+        "--name",
+        &format!("{tag}-stopped"),
+        "--label",
+        &label,
+        engine::BUSYBOX,
+        "true",
+    ]);
+    engine::docker_ok(&["volume", "create", "--label", &label, &tag]);
+    engine::docker_ok(&["network", "create", "--label", &label, &tag]);
+    let before = engine::state(&label);
+
+    let port = common::free_port();
+    let port_text = port.to_string();
+    let socket = lab.socket();
+    let proxy = lab.proxy(
+        "pass-through.cfg",
+        PASS_THROUGH,
+        port,
+        &[
+            ("PORT", &port_text),
+            ("SOCKET_PATH", socket.to_str().unwrap()),
+        ],
+    );
+    let out = verify(&[
+        &format!("tcp://127.0.0.1:{port}"),
+        "--preset",
+        "traefik",
+        "--format",
+        "json",
+    ]);
+    let report = json_report(&out);
+    drop(proxy);
+    let after = engine::state(&label);
+
+    engine::docker(&["rm", "-f", &format!("{tag}-run"), &format!("{tag}-stopped")]);
+    engine::docker(&["volume", "rm", &tag]);
+    engine::docker(&["network", "rm", &tag]);
+
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report["summary"]["allowed"], 119, "{}", report["summary"]);
+    assert_eq!(report["summary"]["denied"], 0);
+    assert_eq!(report["summary"]["no_answer"], 0);
+    assert_eq!(
+        before.iter().filter(|l| l.contains(&tag)).count(),
+        4,
+        "{before:#?}"
+    );
+    assert_eq!(before, after, "the engine's state changed");
+    eprintln!(
+        "verify through a pass-through proxy: {} requests reached the Docker Engine, state unchanged ({} objects compared)",
         report["summary"]["requests"],
         before.len()
     );

@@ -41,6 +41,12 @@ pub enum Command {
     Lint(LintArgs),
     /// Explain a lint code (SPG101 or over-grant); without a code, list them all.
     Explain(ExplainArgs),
+    /// Turn a proxy's request log (from `render --learn`) into one preset per client, or compare
+    /// the traffic with a preset.
+    Learn(LearnArgs),
+    /// Replace a Tecnativa or linuxserver socket proxy in compose files with a least-privilege
+    /// one: new compose file, haproxy.cfg, .env and a report of what closes.
+    Migrate(MigrateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per subcommand, from the same definitions
@@ -82,6 +88,15 @@ pub struct RenderArgs {
     /// Serve all clients from one frontend with the union of their grants (one trust level).
     #[arg(long)]
     pub merge: bool,
+    /// A frontend that learns client NAME (repeatable): it forwards every request the daemon
+    /// routes (still refusing non-canonical paths, double encoding, h2c and gRPC) and logs the
+    /// catalog route of each; `sockproxy-gen learn LOG` turns the log into a preset.
+    #[arg(long, value_name = "NAME")]
+    pub learn: Vec<String>,
+    /// Report-only for client NAME (a preset name or a preset file's `name:`; repeatable):
+    /// requests outside its policy are forwarded and logged as `would-deny:ROUTE`, not denied.
+    #[arg(long, value_name = "NAME")]
+    pub audit: Vec<String>,
     /// Write to FILE instead of stdout (a file is replaced atomically, keeping its owner and
     /// mode; a symlink is written through; a device or FIFO is written directly).
     #[arg(short, long, value_name = "FILE")]
@@ -277,6 +292,46 @@ pub struct LintArgs {
     /// The HAProxy line the config runs on (2.6, 3.0, 3.2): a few request details differ.
     #[arg(long, value_name = "X.Y", default_value = sockproxy_gen::lint::DEFAULT_HAPROXY_VERSION, value_parser = haproxy_version)]
     pub haproxy_version: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Log files (`-` for stdin): HAProxy's lines as rendered configs write them, text or JSON,
+    /// raw or as `docker logs` / `docker compose logs` print them.
+    #[arg(required = true, value_name = "LOG")]
+    pub logs: Vec<PathBuf>,
+    /// Where to write the presets: a directory (one NAME.yaml per client; it must exist) or a
+    /// file (one client) [default: stdout, one client].
+    #[arg(
+        short,
+        long,
+        value_name = "FILE|DIR",
+        conflicts_with = "compare_preset"
+    )]
+    pub output: Option<PathBuf>,
+    /// Only this client (the frontend's name; repeatable).
+    #[arg(long = "client", value_name = "NAME")]
+    pub clients: Vec<String>,
+    /// Instead of writing presets, compare the traffic with a preset (a built-in name or a
+    /// file): what it would deny and what it grants unused. Exits 1 when it would deny some.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub compare_preset: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Compose files, each migrated on its own (with the .env beside it) into the same
+    /// directory, under its own file name.
+    #[arg(required = true, value_name = "COMPOSE")]
+    pub files: Vec<PathBuf>,
+    /// The directory to write the migrated compose file, haproxy.cfg, presets/ (clients no
+    /// preset knows), .env and MIGRATION.md into (created if missing; files in it are replaced).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The group id of the Docker socket for PGID_DOCKER_SOCKET [default: the group of the
+    /// socket the proxy mounts, else of the socket `env` finds].
+    #[arg(long, value_name = "GID")]
+    pub socket_gid: Option<u32>,
 }
 
 #[derive(Debug, Args)]

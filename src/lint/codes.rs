@@ -161,6 +161,9 @@ codes! {
     JudgedEnvironment = "SPG007", "judged-environment", Info,
         "the flag values a flag-driven config was judged with, and where each came from",
         "The verdicts of a config whose rules read `env(...)` or `\"${...}\"` hold for one environment. This lists the values of the flags the rules read, each with its source (the compose file's `environment:` line or `env_file:`, an env file's line, `--env`, or the image's default), so a reader can check it is the environment the proxy runs with.";
+    ReportOnly = "SPG106", "report-only", Warning,
+        "a frontend forwards requests outside its policy (report-only or learning) instead of denying them",
+        "`render --audit CLIENT` and `render --learn CLIENT` make frontends that forward what the policy does not grant and only log it (`would-deny:ROUTE`, `learn:ROUTE`), so a new preset can be tried on live traffic or a client's calls recorded. While such a frontend runs, the client can do anything the daemon routes, dangerous routes included. Keep it for the trial only: turn the log into a preset (`sockproxy-gen learn LOG`), then re-render without `--audit` or `--learn`.";
 }
 
 impl Code {

@@ -234,6 +234,8 @@ enum Match {
 struct FlagRow {
     family: Family,
     name: &'static str,
+    /// The image's value when the variable is not set (`unset`: none).
+    default: &'static str,
     matching: Match,
     kind: Kind,
 }
@@ -283,6 +285,7 @@ fn tables() -> &'static Tables {
                 FlagRow {
                     family: Family::parse(cols[0]).expect("known-flags.tsv: a known family"),
                     name,
+                    default: cols[2],
                     matching,
                     kind: Kind::parse(cols[3]).expect("known-flags.tsv: a known kind"),
                 }
@@ -295,6 +298,7 @@ fn tables() -> &'static Tables {
                 flags.push(FlagRow {
                     family: Family::Sockproxy,
                     name,
+                    default: "unset",
                     matching: Match::Exact,
                     kind: Kind::Bool,
                 });
@@ -2457,6 +2461,266 @@ pub fn proxy_environment_with_sources(
         .into_iter()
         .filter_map(|e| Some((e.key, e.value?, e.source)))
         .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The socket proxies of a compose file and their clients, for `migrate`.
+
+/// A socket proxy service that reads Tecnativa-style flags, as `migrate` needs it.
+#[derive(Debug, Clone)]
+pub struct FoundProxy {
+    pub service: String,
+    pub container_name: Option<String>,
+    pub image: String,
+    /// "Tecnativa", "linuxserver", ...
+    pub family: &'static str,
+    /// The host path of the Docker socket it mounts.
+    pub socket: Option<String>,
+    /// The port clients reach it on.
+    pub port: u16,
+    /// Each flag it reads that is set, with its value and where it came from.
+    pub flags: Vec<(String, String, EnvSource)>,
+    /// The routes the image lets through with these flags, each with the flags that open it,
+    /// read the way the image reads them (its defaults, its booleans, its method gate).
+    pub opened: std::collections::BTreeMap<crate::catalog::RouteId, String>,
+    /// The flags as sockproxy-gen reads them (`render --flag`), with the image's traps fixed:
+    /// each flag the image had on is 1, off is 0.
+    pub fixed_flags: Vec<String>,
+    /// Notes on flags: traps (a value the image reads as off), names it ignores.
+    pub notes: Vec<String>,
+}
+
+/// A service that reaches a socket proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundClient {
+    pub service: String,
+    pub image: String,
+    /// The proxy's service name.
+    pub proxy: String,
+    /// How it reaches the proxy: `tcp://HOST:PORT` in its environment or command, or
+    /// `depends_on`.
+    pub how: String,
+    /// The command and environment values, interpolated (`--providers.swarm...`, `DOZZLE_...`).
+    pub strings: Vec<String>,
+}
+
+/// The socket proxies of a compose file (interpolated from the `.env` beside it, as Compose
+/// does) and the services that reach them.
+pub fn socket_proxies(path: &Path, text: &str) -> Result<(Vec<FoundProxy>, Vec<FoundClient>)> {
+    let env = Env::new();
+    let compose = Compose::load(path, text, &env)?;
+    if let Some(p) = compose.problems.first() {
+        return Err(Error::Malformed {
+            location: Location {
+                file: path.to_path_buf(),
+                line: p.line,
+                column: None,
+            },
+            message: p.message.clone(),
+        });
+    }
+    let catalog = Catalog::builtin();
+    let mut services = compose.services();
+    // An image no table knows, mounting the socket, with Tecnativa flag names: a fork.
+    for s in services.iter_mut().filter(|s| s.family.is_none()) {
+        if s.mounts.iter().any(Mount::socket) {
+            let mut ignored = Vec::new();
+            let env = compose.environment(s, &mut ignored);
+            if env.iter().any(|e| tables().switch_flag(&e.key)) {
+                s.family = Some(Family::Unknown);
+            }
+        }
+    }
+    let mut proxies = Vec::new();
+    for s in services
+        .iter()
+        .filter(|s| s.family.is_some_and(Family::reads_flags))
+    {
+        let family = s.family.expect("filtered");
+        let mut problems = Vec::new();
+        let entries = compose.environment(s, &mut problems);
+        if let Some(p) = problems.into_iter().next() {
+            return Err(Error::Malformed {
+                location: Location {
+                    file: path.to_path_buf(),
+                    line: p.line,
+                    column: None,
+                },
+                message: p.message,
+            });
+        }
+        let container_name = s
+            .value
+            .get("container_name")
+            .and_then(scalar)
+            .map(|c| compose.vars.lenient(&c).value);
+        let set: Vec<(String, String, EnvSource)> = entries
+            .into_iter()
+            .filter(|e| tables().known(&e.key))
+            .filter_map(|e| Some((e.key, e.value?, e.source)))
+            .collect();
+        let (opened, fixed_flags, notes) = image_reading(catalog, family, &set);
+        proxies.push(FoundProxy {
+            service: s.name.clone(),
+            container_name,
+            image: s.image.clone(),
+            family: family.label(),
+            socket: s
+                .mounts
+                .iter()
+                .find(|m| m.socket())
+                .map(|m| m.source.clone()),
+            port: family.api_port(),
+            flags: set,
+            opened,
+            fixed_flags,
+            notes,
+        });
+    }
+    let mut clients = Vec::new();
+    for s in &services {
+        if proxies.iter().any(|p| p.service == s.name) {
+            continue;
+        }
+        let strings = compose.client_strings(s);
+        let mut found = None;
+        for t in &strings {
+            for (host, port) in tcp_targets(t) {
+                if let Some(p) = proxies
+                    .iter()
+                    .find(|p| p.service == host || p.container_name.as_deref() == Some(&host))
+                {
+                    found.get_or_insert((p.service.clone(), format!("tcp://{host}:{port}")));
+                }
+            }
+        }
+        if found.is_none() {
+            let depends: Vec<String> = match s.value.get("depends_on") {
+                Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+                Some(Value::Mapping(m)) => m.keys().filter_map(scalar).collect(),
+                _ => Vec::new(),
+            };
+            found = proxies
+                .iter()
+                .find(|p| depends.contains(&p.service))
+                .map(|p| (p.service.clone(), "depends_on".to_string()));
+        }
+        if let Some((proxy, how)) = found {
+            clients.push(FoundClient {
+                service: s.name.clone(),
+                image: s.image.clone(),
+                proxy,
+                how,
+                strings,
+            });
+        }
+    }
+    Ok((proxies, clients))
+}
+
+/// What an image lets through with `set` flags: (route -> opening flags, the flags as
+/// sockproxy-gen reads them with traps fixed, notes).
+fn image_reading(
+    catalog: &Catalog,
+    family: Family,
+    set: &[(String, String, EnvSource)],
+) -> (
+    std::collections::BTreeMap<crate::catalog::RouteId, String>,
+    Vec<String>,
+    Vec<String>,
+) {
+    let t = tables();
+    let mut notes = Vec::new();
+    let value_of = |name: &str| -> Option<String> {
+        set.iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, _)| v.clone())
+            .or_else(|| {
+                t.flags
+                    .iter()
+                    .find(|r| {
+                        r.matches(name)
+                            && (r.family == family
+                                || family == Family::Unknown && r.family == Family::Tecnativa)
+                    })
+                    .map(|r| r.default)
+                    .filter(|d| *d != "unset")
+                    .map(str::to_string)
+            })
+    };
+    let on = |name: &str| {
+        value_of(name).is_some_and(|v| t.kind(family, name).unwrap_or(Kind::Bool).on(&v))
+    };
+    for (k, v, source) in set {
+        if let Some(kind) = t.kind(family, k) {
+            if kind.trap(v) {
+                notes.push(format!(
+                    "{k}={v} ({source}): the {} image reads it as off",
+                    family.label()
+                ));
+            }
+        }
+    }
+    let mut opened = std::collections::BTreeMap::new();
+    let post = on("POST");
+    for route in catalog.routes() {
+        if !on(&route.section) {
+            continue;
+        }
+        let why = if route.method.is_read() {
+            format!("{}=1", route.section)
+        } else if post
+            && (family.post_opens_all_methods() || route.method == crate::catalog::Method::Post)
+        {
+            format!("{}=1 and POST=1", route.section)
+        } else {
+            continue;
+        };
+        opened.insert(route.id, why);
+    }
+    for (flag, shapes) in flags::ACTION_FLAGS {
+        let gated = family.actions_behind_gate().contains(flag);
+        if !on(flag) || (gated && !post) {
+            continue;
+        }
+        for shape in *shapes {
+            if let Some(r) = catalog.find(crate::catalog::Method::Post, shape) {
+                opened.entry(r.id).or_insert_with(|| format!("{flag}=1"));
+            }
+        }
+    }
+    let ours = flags::known_names(catalog);
+    let mut fixed = Vec::new();
+    for name in &ours {
+        if ["LOG_LEVEL", "SOCKET_PATH", "DISABLE_IPV6"].contains(&name.as_str()) {
+            continue;
+        }
+        let gated_off = family.actions_behind_gate().contains(&name.as_str()) && !post;
+        if value_of(name).is_some() {
+            let value = on(name) && !gated_off;
+            fixed.push(format!("{name}={}", u8::from(value)));
+        }
+    }
+    // POST=1 of an image whose gate opens every method: DELETE and PUT were open too.
+    if post && family.post_opens_all_methods() {
+        for m in ["DELETE", "PUT"] {
+            if value_of(m).is_none() {
+                notes.push(format!(
+                    "POST=1 also opened {m} routes in the {} image; sockproxy-gen's POST=1 opens POST only",
+                    family.label()
+                ));
+            }
+        }
+    }
+    for (k, _, source) in set {
+        if !ours.contains(k) {
+            notes.push(format!(
+                "{k} ({source}) is a {} flag sockproxy-gen has no equivalent for; it is left out",
+                family.label()
+            ));
+        }
+    }
+    (opened, fixed, notes)
 }
 
 #[cfg(test)]

@@ -605,6 +605,26 @@ fn hardening(
                 format!("frontend `{}` writes no per-request log line (needs `option httplog` or `log-format`, and a `log` target)", m.frontend),
             ));
         }
+        let observes = |token: &str| {
+            section.directives.iter().find(|d| {
+                d.keyword() == "http-request"
+                    && d.arg(0) == Some("allow")
+                    && d.words.iter().any(|w| w.text == format!("{token}:"))
+            })
+        };
+        for (token, mode) in [
+            ("would-deny", "report-only (--audit)"),
+            ("learn", "learning (--learn)"),
+        ] {
+            if let Some(d) = observes(token) {
+                findings.push(Finding::new(
+                    Code::ReportOnly,
+                    path,
+                    d.line,
+                    format!("frontend `{}` is {mode}: requests outside its policy are forwarded and logged as {token}:ROUTE, not denied; re-render without that option to enforce", m.frontend),
+                ));
+            }
+        }
         let looks_at_upgrade = section.directives.iter().any(|d| {
             d.words.iter().any(|w| {
                 let t = w.text.to_ascii_lowercase();

@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod corpus;
 pub mod daemon;
+pub mod engine;
 pub mod podman;
 
 use std::io::{Read, Write};

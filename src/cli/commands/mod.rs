@@ -4,7 +4,9 @@ mod completions;
 mod compose;
 mod env;
 mod explain;
+mod learn;
 mod lint;
+mod migrate;
 mod presets;
 pub mod render;
 mod routes;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Lint(args) => Ok(lint::run(args)),
         Command::Explain(args) => explain::run(args).map(|()| ExitCode::Ok),
+        Command::Learn(args) => learn::run(args),
+        Command::Migrate(args) => migrate::run(args),
         Command::Completions(args) => completions::completions(args).map(|()| ExitCode::Ok),
         Command::Man(args) => completions::man(args).map(|()| ExitCode::Ok),
     };

@@ -16,6 +16,7 @@ pub fn policy_inputs(args: &PolicyArgs, merge: bool) -> PolicyInputs {
         env_files: args.env_files.clone(),
         flags: args.flags.iter().map(ToString::to_string).collect(),
         merge,
+        ..PolicyInputs::default()
     }
 }
 
@@ -34,7 +35,11 @@ pub fn run(args: RenderArgs) -> Result<()> {
         output::refuse_output_that_is_input(("--output", path), &input_files(&args.policy))?;
     }
     let catalog = Catalog::builtin();
-    let policy_inputs = policy_inputs(&args.policy, args.merge);
+    let policy_inputs = PolicyInputs {
+        learn: args.learn.clone(),
+        audit: args.audit.clone(),
+        ..policy_inputs(&args.policy, args.merge)
+    };
     let policy = Policy::build(catalog, &policy_inputs)?;
     let settings = &policy.flag_settings;
     let listen = match (&args.unix, &args.listen) {

@@ -1,13 +1,52 @@
-//! End to end on each HAProxy version: the rendered traefik config in front of a real
-//! Docker-API daemon (`podman system service`), driven by the `docker` CLI and by docker-py.
+//! End to end on each HAProxy version: the rendered traefik config in front of a real daemon,
+//! driven by the `docker` CLI and by docker-py. The daemons: the real Docker Engine (moby), and
+//! podman's Docker-compatible service as the second.
 
 use crate::common;
 
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::podman::{docker, ensure_image, podman, start_podman, IMAGE};
-use common::Haproxy;
+use common::podman::{docker, ensure_image, podman, start_podman};
+use common::{engine, Haproxy, Running};
+
+/// The daemon behind the proxy.
+#[derive(Debug, Clone, Copy)]
+enum Daemon {
+    Engine,
+    Podman,
+}
+
+impl Daemon {
+    /// Makes the daemon's socket appear at `at` (inside HAProxy's work directory); what keeps
+    /// it there.
+    fn socket_at(self, at: &Path) -> Option<Running> {
+        match self {
+            // A hard link reaches the same socket from inside a chroot (same file system).
+            Daemon::Engine => {
+                std::fs::hard_link(engine::socket(), at).expect("link the engine's socket");
+                None
+            }
+            Daemon::Podman => Some(start_podman(at)),
+        }
+    }
+
+    fn image(self) -> &'static str {
+        match self {
+            Daemon::Engine => engine::BUSYBOX,
+            Daemon::Podman => common::podman::IMAGE,
+        }
+    }
+
+    /// The daemon's own CLI, for set-up and clean-up behind the proxy's back.
+    fn admin(self, args: &[&str]) -> Output {
+        match self {
+            Daemon::Engine => engine::docker(args),
+            Daemon::Podman => podman(args),
+        }
+    }
+}
 
 fn text(o: &Output) -> String {
     format!(
@@ -24,17 +63,13 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn run_flows(haproxy: &Haproxy) {
+fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     let work = haproxy.workdir();
-    let socket_host = work.host("podman.sock");
-    let _podman = start_podman(&socket_host);
-    let name = format!(
-        "spg-e2e-{}-{}",
-        haproxy.line().replace('.', ""),
-        std::process::id()
-    );
+    let _daemon = daemon.socket_at(&work.host("daemon.sock"));
+    let image = daemon.image();
+    let name = engine::unique(&format!("spg-e2e-{}-", haproxy.line().replace('.', "")));
     let since = now() - 1;
-    let created = podman(&[
+    let created = daemon.admin(&[
         "create",
         "--name",
         &name,
@@ -42,14 +77,14 @@ fn run_flows(haproxy: &Haproxy) {
         "spg.test=e2e",
         "--label",
         "traefik.enable=true",
-        IMAGE,
+        image,
         "/bin/busybox",
         "sleep",
         "60",
     ]);
     assert!(
         created.status.success(),
-        "podman create: {}",
+        "{daemon:?} create: {}",
         text(&created)
     );
     let port = common::free_port();
@@ -57,12 +92,12 @@ fn run_flows(haproxy: &Haproxy) {
         common::presets(&["traefik"]),
         port,
         common::free_port(),
-        &work.inner("podman.sock"),
+        &work.inner("daemon.sock"),
     );
     std::fs::write(work.host("haproxy.cfg"), config).unwrap();
     let proxy = haproxy.spawn(&work.inner("haproxy.cfg"), port);
     let cfg = tempfile::tempdir().unwrap();
-    let v = &haproxy.version;
+    let v = &format!("{} on {daemon:?}", haproxy.version);
 
     // Allowed: what Traefik does, through the docker CLI.
     let ps = docker(
@@ -125,7 +160,7 @@ fn run_flows(haproxy: &Haproxy) {
 
     // Refused with 403 and our JSON message, which the CLI prints.
     for args in [
-        vec!["run", "--rm", IMAGE, "/bin/busybox", "true"],
+        vec!["run", "--rm", image, "/bin/busybox", "true"],
         vec!["exec", &name, "/bin/busybox", "true"],
         vec!["rm", &name],
         vec!["network", "create", "spg-e2e-net"],
@@ -154,7 +189,7 @@ fn run_flows(haproxy: &Haproxy) {
             name.clone(),
             since.to_string(),
             (now() + 1).to_string(),
-            IMAGE.to_string(),
+            image.to_string(),
         ])
         .output()
         .expect("python3 with docker-py (.ci/run installs python3-docker)");
@@ -200,14 +235,76 @@ fn run_flows(haproxy: &Haproxy) {
         log.contains("rule=deny:not-in-policy") && log.contains(" 403 "),
         "HAProxy {v}: log lacks denials:\n{log}"
     );
-    let _ = podman(&["rm", "-f", &name]);
+    let _ = daemon.admin(&["rm", "-f", &name]);
     println!("HAProxy {v}: docker CLI and docker-py flows through the traefik config: ok");
+}
+
+#[test]
+fn traefik_config_in_front_of_the_docker_engine() {
+    for haproxy in common::haproxies() {
+        run_flows(&haproxy, Daemon::Engine);
+    }
 }
 
 #[test]
 fn traefik_config_in_front_of_podman() {
     ensure_image();
     for haproxy in common::haproxies() {
-        run_flows(&haproxy);
+        run_flows(&haproxy, Daemon::Podman);
     }
+}
+
+/// A client that may create and start but not attach (the watchtower preset): `docker run -d`
+/// works; `docker run` without -d is refused the attach, and the CLI shows only the status, as
+/// README and render's warning say.
+#[test]
+fn create_without_attach_on_the_docker_engine() {
+    let haproxy = common::haproxies().remove(0);
+    let work = haproxy.workdir();
+    let _ = Daemon::Engine.socket_at(&work.host("daemon.sock"));
+    let port = common::free_port();
+    let (policy, config) = common::render_config(
+        common::presets(&["watchtower"]),
+        port,
+        common::free_port(),
+        &work.inner("daemon.sock"),
+    );
+    assert!(
+        policy
+            .notices
+            .iter()
+            .any(|n| n.message.contains("may create containers but not attach")),
+        "{:?}",
+        policy.notices
+    );
+    std::fs::write(work.host("haproxy.cfg"), config).unwrap();
+    let proxy = haproxy.spawn(&work.inner("haproxy.cfg"), port);
+    let cfg = tempfile::tempdir().unwrap();
+    let detached = engine::unique("spg-attach-d-");
+    let out = docker(
+        port,
+        cfg.path(),
+        &["run", "-d", "--name", &detached, engine::BUSYBOX, "true"],
+    );
+    assert!(out.status.success(), "docker run -d: {}", text(&out));
+    let attached = engine::unique("spg-attach-");
+    let out = docker(
+        port,
+        cfg.path(),
+        &["run", "--name", &attached, engine::BUSYBOX, "true"],
+    );
+    let t = text(&out);
+    assert!(
+        !out.status.success() && t.contains("unable to upgrade to tcp, received 403"),
+        "{t}"
+    );
+    let state = engine::docker_ok(&["inspect", "-f", "{{.State.Status}}", &attached]);
+    assert_eq!(state, "created");
+    engine::docker(&["rm", "-f", &detached, &attached]);
+    let log = proxy.stop();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("/attach") && l.contains(" 403 ") && l.contains("rule=deny:")),
+        "{log}"
+    );
 }

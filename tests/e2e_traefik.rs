@@ -1,0 +1,192 @@
+//! Real Traefik 3.7 as the client of the traefik preset, through the generated stack on the real
+//! Docker Engine: it discovers labelled containers and follows their start and stop events, and
+//! the proxy denies none of its requests.
+
+use std::time::{Duration, Instant};
+
+use crate::common::engine::{self, Compose, Project};
+use crate::common::{cli, path_arg};
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The container's address on the project's `default` network (the host reaches it there).
+fn address(container: &str) -> String {
+    engine::docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range $n, $e := .NetworkSettings.Networks}}{{$n}}={{$e.IPAddress}} {{end}}",
+        container,
+    ])
+    .split(' ')
+    .find_map(|pair| {
+        let (net, ip) = pair.split_once('=')?;
+        net.ends_with("_default").then(|| ip.to_string())
+    })
+    .unwrap_or_else(|| panic!("{container} is not on the default network"))
+}
+
+/// Traefik's routers, from its API (`--api.insecure` on :8080).
+fn routers(ip: &str) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-sf",
+            "-m",
+            "3",
+            &format!("http://{ip}:8080/api/http/routers"),
+        ])
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Waits until Traefik's routers include (or lack) `name`.
+fn wait_for_router(ip: &str, name: &str, present: bool) {
+    let start = Instant::now();
+    loop {
+        let seen = routers(ip);
+        let has = seen.as_ref().is_some_and(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["name"].as_str().is_some_and(|n| n.starts_with(name)))
+        });
+        if has == present {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "Traefik never {} router {name}: {seen:?}",
+            if present { "showed" } else { "dropped" }
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn real_traefik_discovers_and_follows_containers_through_the_proxy() {
+    let project = Project::new(Compose::V2);
+    let dir = project.dir.path();
+    let sock = engine::socket();
+    cli()
+        .current_dir(dir)
+        .args(["env", "--socket", path_arg(&sock)])
+        .assert()
+        .success();
+    cli()
+        .current_dir(dir)
+        .args(["render", "--preset", "traefik", "-o", "haproxy.cfg"])
+        .assert()
+        .success();
+    cli()
+        .current_dir(dir)
+        .args(["compose", "--preset", "traefik", "-o", "compose.yaml"])
+        .args(["--socket", path_arg(&sock)])
+        .assert()
+        .success();
+    let generated: serde_json::Value = serde_json::from_str(&project.run_ok(&[
+        "-f",
+        "compose.yaml",
+        "config",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    // The generated endpoint, and Traefik's API to watch what it discovered.
+    let mut command: Vec<String> = generated["services"]["traefik"]["command"]
+        .as_array()
+        .map(|c| c.iter().map(|a| a.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    if !command.iter().any(|a| a.starts_with("--providers.docker")) {
+        command.push("--providers.docker.endpoint=unix:///var/run/docker.sock".into());
+    }
+    command.extend([
+        "--api.insecure=true".into(),
+        "--providers.docker.exposedbydefault=false".into(),
+        "--log.level=DEBUG".into(),
+        // No registry or internet here: no version check, no usage report.
+        "--global.checknewversion=false".into(),
+        "--global.sendanonymoususage=false".into(),
+    ]);
+    let mut over = format!(
+        "services:\n  traefik:\n    image: {}\n    command:\n",
+        engine::TRAEFIK
+    );
+    for a in &command {
+        over.push_str(&format!("      - \"{a}\"\n"));
+    }
+    project.write("override.yaml", &over);
+    project.run_ok(&["-f", "compose.yaml", "-f", "override.yaml", "up", "-d"]);
+    project.wait_healthy("sockproxy", Duration::from_secs(60));
+    let traefik = project.container("traefik");
+    let ip = address(&traefik);
+
+    // A labelled container started after Traefik: Traefik learns of it from /events and
+    // inspects it; stopped, it disappears.
+    let app = engine::unique("spg-traefik-app-");
+    let rule = format!("traefik.http.routers.{app}.rule=Host(`{app}.test`)");
+    let network = format!("{}_default", project.name);
+    engine::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &app,
+        "--network",
+        &network,
+        "--label",
+        "traefik.enable=true",
+        "--label",
+        &rule,
+        "--label",
+        &format!("traefik.http.services.{app}.loadbalancer.server.port=8000"),
+        engine::BUSYBOX,
+        "httpd",
+        "-f",
+        "-p",
+        "8000",
+    ]);
+    wait_for_router(&ip, &app, true);
+    engine::docker_ok(&["stop", "-t", "1", &app]);
+    wait_for_router(&ip, &app, false);
+    engine::docker_ok(&["start", &app]);
+    wait_for_router(&ip, &app, true);
+    engine::docker(&["rm", "-f", &app]);
+
+    // A stream is logged when it ends: stop Traefik so its /events request is in the log.
+    engine::docker_ok(&["stop", "-t", "5", &traefik]);
+    let logs = text(&engine::docker(&["logs", &project.container("sockproxy")]));
+    let traefik_lines: Vec<&str> = logs.lines().filter(|l| l.contains(" traefik ")).collect();
+    assert!(
+        traefik_lines
+            .iter()
+            .any(|l| l.contains("rule=allow:GET:/events")),
+        "Traefik did not watch events through the proxy:\n{logs}"
+    );
+    assert!(
+        traefik_lines
+            .iter()
+            .any(|l| l.contains("rule=allow:GET:/containers/{name}/json")
+                || l.contains("/json\" 200")),
+        "{logs}"
+    );
+    let denied: Vec<&&str> = traefik_lines
+        .iter()
+        .filter(|l| l.contains("rule=deny"))
+        .collect();
+    assert!(denied.is_empty(), "the proxy denied Traefik: {denied:#?}");
+    let traefik_log = text(&engine::docker(&["logs", &traefik]));
+    assert!(
+        !traefik_log.contains("sockproxy-gen:")
+            && !traefik_log.contains("Error response from daemon"),
+        "Traefik saw a refusal: {traefik_log}"
+    );
+    println!(
+        "real Traefik 3.7: discovered, dropped and re-discovered {app} through the proxy; {} requests, 0 denied",
+        traefik_lines.len()
+    );
+}
