@@ -675,3 +675,100 @@ fn lint_refuses_only_what_haproxy_refuses() {
         }
     }
 }
+
+/// The JSON report of one file.
+fn json_report(args: &[&str]) -> serde_json::Value {
+    let o = lint(&[args, &["--format", "json"]].concat());
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", err(&o));
+    serde_json::from_str(&out(&o)).unwrap()
+}
+
+/// Each route of `frontend`'s matrix: (name, allowed, uncertain, the frontends passed through).
+fn verdicts(report: &serde_json::Value, frontend: &str) -> Vec<(String, bool, bool, Vec<String>)> {
+    let m = report["files"][0]["matrices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["frontend"] == frontend)
+        .unwrap_or_else(|| panic!("no matrix for {frontend}"));
+    m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let via = r["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|c| c["via"].as_str().map(str::to_string))
+                .collect::<std::collections::BTreeSet<_>>();
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["allowed"] == true,
+                r["uncertain"] == true,
+                via.into_iter().collect(),
+            )
+        })
+        .collect()
+}
+
+/// A tcp-mode listener that only forwards to an HTTP frontend of the same file is judged
+/// through it: its matrix is that frontend's, each passing cell names the frontend, and it gets
+/// no finding for the logging and Upgrade control the HTTP frontend does. What it cannot model
+/// (`src`) makes only the cells it decides uncertain, with the routes named on its line.
+#[test]
+fn a_tcp_listener_is_judged_through_the_frontend_it_forwards_to() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real-world/tcp-to-http-loopback-chain.cfg");
+    let report = json_report(&[file.to_str().unwrap()]);
+    let rules = verdicts(&report, "rules_http");
+    let alt = verdicts(&report, "edge_l4_alt");
+    let allowed = |v: &[(String, bool, bool, Vec<String>)]| -> Vec<String> {
+        v.iter().filter(|r| r.1).map(|r| r.0.clone()).collect()
+    };
+    assert!(!allowed(&rules).is_empty());
+    assert_eq!(allowed(&alt), allowed(&rules));
+    assert!(alt.iter().all(|r| !r.2));
+    for r in alt.iter().filter(|r| r.1) {
+        assert_eq!(r.3, ["rules_http"], "{}", r.0);
+    }
+    // The listener with `tcp-request connection reject unless { src ... }`: the routes the HTTP
+    // rules let through are uncertain, the ones they deny stay denied.
+    let edge = verdicts(&report, "edge_l4");
+    for (e, r) in edge.iter().zip(&rules) {
+        assert_eq!(e.0, r.0);
+        assert!(!e.1, "{}", e.0);
+        assert_eq!(e.2, r.1, "{}", e.0);
+    }
+    let findings = report["files"][0]["findings"].as_array().unwrap();
+    let src = findings
+        .iter()
+        .find(|f| f["code"] == "SPG001" && f["message"].as_str().unwrap().contains("`src`"))
+        .expect("an SPG001 on the src rule");
+    assert_eq!(src["line"], 17);
+    let message = src["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{} route(s) of frontend `edge_l4`",
+            allowed(&rules).len()
+        )),
+        "{message}"
+    );
+    // The direct tcp path to the daemon passes everything, and says so.
+    let raw = verdicts(&report, "debug_raw");
+    assert!(raw.iter().all(|r| r.1 && r.3.is_empty()));
+    let on = |code: &str, frontend: &str| {
+        findings.iter().any(|f| {
+            f["code"] == code
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("`{frontend}`"))
+        })
+    };
+    assert!(on("SPG401", "debug_raw"));
+    for code in ["SPG303", "SPG305", "SPG401"] {
+        assert!(!on(code, "edge_l4_alt"), "{code}");
+        assert!(!on(code, "edge_l4"), "{code}");
+    }
+}

@@ -1,13 +1,21 @@
-//! An evaluator for the `http-request` subset socket proxies use (docs/design.md section 5):
-//! given a parsed config and a request, which rule decides, and does the request reach a server?
+//! An evaluator for the rules socket proxies use (docs/design.md section 5): given a parsed
+//! config and a request, which rule decides, and does the request reach a server?
 //!
-//! Supported: `http-request allow|deny|tarpit|return|redirect|auth|set-var|unset-var` (and
-//! rules that only add, remove or log headers), named and anonymous ACLs, `if`/`unless`, `||`,
-//! `or`, `!`, the fetches `path`, `url`, `method`, `hdr`/`req.hdr`, `var`, `str`, `env` and their
-//! `_beg/_end/_sub/_reg/_dir` forms, the converters `url_dec`, `regsub`, `lower`, `upper`, the
-//! match methods `found, str, beg, end, sub, reg, dir, bool`, `-i`, the predefined `METH_*`,
-//! `TRUE`, `FALSE` ACLs, `use_backend`, `default_backend` and `server`. Anything else is
-//! reported as unevaluable with its line; the answer is then marked uncertain, never guessed.
+//! Supported: `tcp-request connection|session|content accept|reject|set-var|unset-var` (and
+//! actions that only track, capture or mark), `tcp-request inspect-delay`, `http-request
+//! allow|deny|tarpit|return|redirect|auth|reject|set-var|unset-var` (and rules that only add,
+//! remove or log headers, or track), `mode tcp|http` (a tcp-mode section runs no `http-request`
+//! rule and sees request contents only after an inspect delay), named and anonymous ACLs,
+//! `if`/`unless`, `||`, `or`, `!`, the fetches `path`, `url`, `method`, `hdr`/`req.hdr`, `var`,
+//! `str`, `env` and their `_beg/_end/_sub/_reg/_dir` forms, the converters `url_dec`, `regsub`,
+//! `lower`, `upper`, the match methods `found, str, beg, end, sub, reg, dir, bool`, `-i`, the
+//! predefined `METH_*`, `HTTP*`, `TRUE`, `FALSE` ACLs, `use_backend`, `default_backend`,
+//! `server`, and servers that are a bind of another frontend of the file (`127.0.0.1:PORT`,
+//! `unix@PATH`, `abns@NAME`): the request is then judged through that frontend.
+//!
+//! What it cannot model (an unknown fetch, converter or action, an ACL file, the client's
+//! address, Lua) is reported with its line and evaluated both ways: a request whose verdict
+//! depends on it is [`Outcome::Uncertain`] with that line, every other request keeps its verdict.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,6 +60,65 @@ enum Fetch {
     /// asks requests without a body, so these give no sample; the body checks themselves are
     /// judged by lint's body-guard pass (docs/create-guard.md).
     Body,
+    /// What the evaluator cannot model (an unknown fetch or converter, an ACL file, the
+    /// client's address), by the line of its note in [`Model::unevaluable`].
+    Unknown(usize),
+}
+
+impl Fetch {
+    /// Reads the request's contents (unknown in a tcp-mode section that does not wait for it).
+    fn reads_request(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Path | Fetch::Url | Fetch::Method | Fetch::Hdr(_)
+        )
+    }
+}
+
+/// A three-valued truth: what an ACL or condition is for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tri {
+    Yes,
+    No,
+    /// Depends on what the evaluator cannot model, noted at this line.
+    Unknown(usize),
+}
+
+impl From<bool> for Tri {
+    fn from(b: bool) -> Tri {
+        if b {
+            Tri::Yes
+        } else {
+            Tri::No
+        }
+    }
+}
+
+impl Tri {
+    fn negate(self, negated: bool) -> Tri {
+        match (self, negated) {
+            (Tri::Yes, true) => Tri::No,
+            (Tri::No, true) => Tri::Yes,
+            (t, _) => t,
+        }
+    }
+}
+
+/// How a proxy reads its traffic: `mode http` parses requests and runs `http-request` rules;
+/// `mode tcp` (HAProxy's default) forwards bytes and runs only `tcp-request` rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Http,
+    Tcp,
+}
+
+/// When a rule runs: `tcp-request connection`, `session`, `content`, then `http-request`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Phase {
+    Connection,
+    Session,
+    Content,
+    Http,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +149,22 @@ struct Acl {
     regexes: Vec<Arc<Regex>>,
 }
 
+impl Acl {
+    /// An ACL whose truth the evaluator cannot know, noted at `line`.
+    fn unknown(line: usize) -> Acl {
+        Acl {
+            expr: Expr {
+                fetch: Fetch::Unknown(line),
+                convs: Vec::new(),
+            },
+            method: MatchMethod::Found,
+            icase: false,
+            patterns: Vec::new(),
+            regexes: Vec::new(),
+        }
+    }
+}
+
 /// A variable's index in [`Model::var_names`]: state is a vector, not a map of names.
 type VarId = usize;
 
@@ -108,7 +191,10 @@ struct Condition {
 
 #[derive(Debug, Clone)]
 enum Action {
+    /// `http-request allow`: ends the section's http-request rules.
     Allow,
+    /// `tcp-request ... accept`: ends the rules of its phase.
+    Accept,
     /// deny, tarpit, return, redirect, auth: answered by HAProxy, never forwarded.
     Answer(u16),
     /// The expression is shared by every `set-var` of the same words.
@@ -116,10 +202,14 @@ enum Action {
     UnsetVar(VarId),
     /// Adds, removes or logs headers only: no effect on where a request goes.
     Neutral,
+    /// An action the evaluator cannot model (Lua, a service, a rewrite of what rules read):
+    /// a request that runs it has an uncertain verdict.
+    Opaque,
 }
 
 #[derive(Debug, Clone)]
 struct Rule {
+    phase: Phase,
     action: Action,
     /// Shared by every condition of the same words without named ACLs.
     cond: Option<Arc<Condition>>,
@@ -133,6 +223,7 @@ struct UseBackend {
     target: Option<usize>,
     /// Shared by every condition of the same words without named ACLs.
     cond: Option<Arc<Condition>>,
+    line: usize,
 }
 
 /// One frontend, listen or backend section, compiled.
@@ -141,6 +232,11 @@ pub struct Proxy {
     pub name: String,
     pub kind: SectionKind,
     pub line: usize,
+    pub mode: Mode,
+    /// A tcp-mode section waits for the request (`tcp-request inspect-delay` and content
+    /// rules) before its content rules and `use_backend` read it.
+    inspects: bool,
+    /// Every rule, in the order of its phase, then of the file.
     rules: Vec<Rule>,
     /// The named ACLs' definitions (every line of a name), by [`Term::Named::defined`].
     acls: Vec<Vec<Arc<Acl>>>,
@@ -152,6 +248,11 @@ pub struct Proxy {
     self_target: Option<usize>,
     /// `server` lines: (address, line).
     pub servers: Vec<(String, usize)>,
+    /// Per server: the index in [`Model::proxies`] of the frontend of this file that binds
+    /// its address, resolved by [`compile`] (None: it leaves the file, to the daemon).
+    hops: Vec<Option<usize>>,
+    /// The addresses its `bind` lines listen on.
+    binds: Vec<String>,
     /// Its index in [`Model::proxies`], and its program class: proxies of one class decide
     /// every request alike (see [`Model::decide_all`]).
     index: usize,
@@ -170,6 +271,34 @@ pub struct Model {
     /// How many proxies each program class has.
     class_sizes: Vec<usize>,
     memo: Memo,
+    /// See [`Model::uncertain_with`].
+    also: Also,
+}
+
+/// By the line an uncertain verdict is blamed on, the other unknowns it met.
+#[derive(Default)]
+struct Also(std::sync::Mutex<std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>>>);
+
+impl std::ops::Deref for Also {
+    type Target =
+        std::sync::Mutex<std::collections::BTreeMap<usize, std::collections::BTreeSet<usize>>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Clone for Also {
+    fn clone(&self) -> Also {
+        Also(std::sync::Mutex::new(
+            self.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        ))
+    }
+}
+
+impl std::fmt::Debug for Also {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Also")
+    }
 }
 
 /// Behaviours that differ between HAProxy lines, each observed by the differential test
@@ -220,18 +349,26 @@ pub enum Outcome {
         line: Option<usize>,
     },
     /// Answered by HAProxy itself with `status`, at `line` (None: HAProxy's own checks or no
-    /// backend).
+    /// backend). Status 0: the connection is closed without an answer.
     Answered { status: u16, line: Option<usize> },
+    /// The verdict depends on what the evaluator cannot model, noted at `line`.
+    Uncertain { line: usize },
 }
 
 impl Outcome {
+    /// Forwarded for certain.
     pub fn forwarded(&self) -> bool {
         matches!(self, Outcome::Forwarded { .. })
+    }
+
+    pub fn uncertain(&self) -> bool {
+        matches!(self, Outcome::Uncertain { .. })
     }
 
     pub fn line(&self) -> Option<usize> {
         match self {
             Outcome::Forwarded { line, .. } | Outcome::Answered { line, .. } => *line,
+            Outcome::Uncertain { line } => Some(*line),
         }
     }
 }
@@ -355,6 +492,53 @@ fn split_chain(s: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// `pattern` with each `$` outside a character class written as PCRE reads it without
+/// `DOLLAR_ENDONLY`: the end of the subject or before a newline that ends it (HAProxy's
+/// `^/containers/json$` matches `/containers/json\n`, seen on 2.6.12, 3.0.11 and 3.2.26 with a
+/// `%0a` decoded by `url_dec`). The newline is consumed: right for matching, not for `regsub`.
+fn pcre_dollar(pattern: &str) -> Cow<'_, str> {
+    if !pattern.contains('$') {
+        return Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // `[]...]` and `[^]...]`: a leading `]` is a member.
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(chars.next().unwrap_or(']'));
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '$' if !in_class => out.push_str("(?:\n?\\z)"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// An ACL's regex, as HAProxy's PCRE matches it (see [`pcre_dollar`]).
+fn build_acl_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
+    build_regex(&pcre_dollar(pattern), icase)
+        .map_err(|e| e.replace(&*pcre_dollar(pattern), pattern))
+}
+
 fn build_regex(pattern: &str, icase: bool) -> Result<Arc<Regex>, String> {
     // Configs of one run share most patterns (every rendered file has the same route regexes,
     // a large file repeats its frontends), and compiling a regex costs far more than matching
@@ -400,7 +584,14 @@ impl Compiler {
             return Some(acl);
         }
         let notes = self.unevaluable.len();
-        let acl = Arc::new(self.acl(words)?);
+        let acl = match self.acl(words) {
+            Some(acl) => Arc::new(acl),
+            // Noted: an ACL whose truth is unknown, at the note's line.
+            None if self.unevaluable.len() > notes => {
+                return Some(Arc::new(Acl::unknown(self.unevaluable[notes].line)))
+            }
+            None => return None,
+        };
         if self.unevaluable.len() == notes {
             self.acls.insert(false, words, &acl);
         }
@@ -551,6 +742,16 @@ impl Compiler {
                     break;
                 }
                 "-n" => {}
+                "-f" => {
+                    let file = words.get(i + 1).map_or("", |w| w.text.as_str());
+                    self.note(
+                        w,
+                        format!(
+                            "`-f {file}` (the ACL's patterns are in a file lint does not read)"
+                        ),
+                    );
+                    return None;
+                }
                 flag if flag.starts_with('-') && flag.len() > 1 => {
                     self.note(w, format!("the ACL flag `{flag}`"));
                     return None;
@@ -564,7 +765,7 @@ impl Compiler {
         let mut regexes = Vec::new();
         if method == MatchMethod::Reg {
             for (w, p) in words[i..].iter().zip(&raw) {
-                match build_regex(p, icase) {
+                match build_acl_regex(p, icase) {
                     Ok(re) => regexes.push(re),
                     Err(e) => {
                         self.note(w, e);
@@ -662,12 +863,53 @@ impl Compiler {
             return Some(e);
         }
         let notes = self.unevaluable.len();
-        let (expr, _) = self.expr(word)?;
+        let Some((expr, _)) = self.expr(word) else {
+            // Noted by `expr`: a value the evaluator cannot know.
+            return Some(Arc::new(Expr {
+                fetch: Fetch::Unknown(word.span.line),
+                convs: Vec::new(),
+            }));
+        };
         let expr = Arc::new(expr);
         if self.unevaluable.len() == notes {
             self.exprs.insert(false, words, &expr);
         }
         Some(expr)
+    }
+
+    /// `set-var(NAME)`, `set-var-fmt(NAME)` and `unset-var(NAME)` of `http-request` and
+    /// `tcp-request`; None for another action.
+    fn var_action(&mut self, action: &Word, expr: Option<&Word>) -> Option<Action> {
+        let a = action.text.as_str();
+        let inner = |prefix: &str| a[prefix.len()..].trim_end_matches(')').to_string();
+        if a.starts_with("set-var-fmt(") {
+            // A log-format string: its value is not modelled, the variable becomes unknown.
+            self.note(action, "`set-var-fmt`".into());
+            let id = self.var(&inner("set-var-fmt("));
+            let expr = Arc::new(Expr {
+                fetch: Fetch::Unknown(action.span.line),
+                convs: Vec::new(),
+            });
+            return Some(Action::SetVar(id, expr));
+        }
+        if a.starts_with("set-var(") {
+            let id = self.var(&inner("set-var("));
+            let expr = match expr {
+                Some(w) => self.shared_expr(w)?,
+                None => {
+                    self.note(action, "`set-var` without an expression".into());
+                    Arc::new(Expr {
+                        fetch: Fetch::Unknown(action.span.line),
+                        convs: Vec::new(),
+                    })
+                }
+            };
+            return Some(Action::SetVar(id, expr));
+        }
+        if a.starts_with("unset-var(") {
+            return Some(Action::UnsetVar(self.var(&inner("unset-var("))));
+        }
+        None
     }
 
     fn http_request(&mut self, d: &Directive) -> Option<Rule> {
@@ -682,65 +924,175 @@ impl Compiler {
                 .and_then(|w| w.text.parse().ok())
                 .unwrap_or(default)
         };
-        let action = match first.text.as_str() {
+        // `sc-inc-gpc0(0)`, `track-sc0`: the action's name without its arguments.
+        let name = first.text.split('(').next().unwrap_or_default();
+        let action = match name {
             "allow" => Action::Allow,
             "deny" => Action::Answer(status_after("deny_status", 403)),
             "tarpit" => Action::Answer(status_after("deny_status", 500)),
             "return" => Action::Answer(status_after("status", 200)),
             "redirect" => Action::Answer(302),
             "auth" => Action::Answer(401),
-            a if a.starts_with("set-var(") || a.starts_with("set-var-fmt(") => {
-                if a.starts_with("set-var-fmt(") {
-                    self.note(first, "`set-var-fmt`".into());
-                    return None;
-                }
-                let name = a["set-var(".len()..].trim_end_matches(')');
-                let expr_word = before.get(1)?;
-                let expr = self.shared_expr(expr_word)?;
-                Action::SetVar(self.var(name), expr)
-            }
-            a if a.starts_with("unset-var(") => {
-                Action::UnsetVar(self.var(a["unset-var(".len()..].trim_end_matches(')')))
-            }
-            // Waits for the body; the body checks after it are the body-guard pass's.
-            "wait-for-body" => Action::Neutral,
-            "add-header" | "set-header" | "del-header" | "capture" | "set-log-level"
-            | "set-nice" | "set-mark" | "set-tos" | "silent-drop" => {
-                if first.text == "silent-drop" {
-                    Action::Answer(0)
-                } else {
-                    let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
-                    // Headers the rules of a socket proxy look at change what later rules see.
-                    if matches!(
+            // The connection is closed without an answer.
+            "reject" | "silent-drop" => Action::Answer(0),
+            "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
+            "add-header"
+            | "set-header"
+            | "del-header"
+            | "replace-header"
+            | "replace-value"
+            | "capture"
+            | "set-log-level"
+            | "set-nice"
+            | "set-mark"
+            | "set-tos"
+            | "set-src"
+            | "set-src-port"
+            | "set-dst"
+            | "set-dst-port"
+            | "sc-inc-gpc"
+            | "sc-inc-gpc0"
+            | "sc-inc-gpc1"
+            | "sc-add-gpc"
+            | "sc-set-gpt"
+            | "sc-set-gpt0"
+            | "track-sc0"
+            | "track-sc1"
+            | "track-sc2"
+            | "set-priority-class"
+            | "set-priority-offset"
+            | "set-bandwidth-limit"
+            | "set-timeout"
+            | "strict-mode"
+            | "wait-for-body"
+            | "wait-for-handshake"
+            | "early-hint"
+            | "set-fc-mark"
+            | "set-fc-tos" => {
+                let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
+                // Headers the rules of a socket proxy look at change what later rules see.
+                let header_action = matches!(
+                    first.text.as_str(),
+                    "add-header" | "set-header" | "del-header" | "replace-header" | "replace-value"
+                );
+                if header_action
+                    && matches!(
                         header.as_deref(),
                         Some("upgrade" | "connection" | "content-type" | "host")
-                    ) {
-                        self.note(
-                            first,
-                            format!("`http-request {}` on a header rules read", first.text),
-                        );
-                        return None;
-                    }
+                    )
+                {
+                    self.note(
+                        first,
+                        format!("`http-request {}` on a header rules read", first.text),
+                    );
+                    Action::Opaque
+                } else {
                     Action::Neutral
                 }
             }
             other => {
                 self.note(first, format!("`http-request {other}`"));
-                return None;
+                Action::Opaque
             }
         };
         Some(Rule {
+            phase: Phase::Http,
             action,
             cond,
             line: d.line,
         })
     }
 
-    fn proxy(&mut self, section: &Section) -> Proxy {
+    /// `tcp-request connection|session|content ACTION [if|unless COND]`; `inspect-delay` sets
+    /// `delay`.
+    fn tcp_request(&mut self, d: &Directive, delay: &mut bool) -> Option<Rule> {
+        let args = d.args();
+        let phase = match args.first()?.text.as_str() {
+            "connection" => Phase::Connection,
+            "session" => Phase::Session,
+            "content" => Phase::Content,
+            "inspect-delay" => {
+                *delay = args.get(1).is_some_and(|w| {
+                    w.text
+                        .trim_start_matches('0')
+                        .chars()
+                        .any(|c| c.is_ascii_digit())
+                });
+                return None;
+            }
+            _ => {
+                self.note(&d.words[0], format!("`tcp-request {}`", args[0].text));
+                return None;
+            }
+        };
+        let rest = &args[1..];
+        let first = rest.first()?;
+        let (before, cond) = self.split_condition(rest)?;
+        let name = first.text.split('(').next().unwrap_or_default();
+        let action = match name {
+            "accept" => Action::Accept,
+            "reject" | "silent-drop" => Action::Answer(0),
+            "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
+            "capture"
+            | "set-mark"
+            | "set-tos"
+            | "set-nice"
+            | "set-log-level"
+            | "set-src"
+            | "set-src-port"
+            | "set-dst"
+            | "set-dst-port"
+            | "expect-proxy"
+            | "expect-netscaler-cip"
+            | "sc-inc-gpc"
+            | "sc-inc-gpc0"
+            | "sc-inc-gpc1"
+            | "sc-add-gpc"
+            | "sc-set-gpt"
+            | "sc-set-gpt0"
+            | "track-sc0"
+            | "track-sc1"
+            | "track-sc2"
+            | "set-priority-class"
+            | "set-priority-offset"
+            | "set-bandwidth-limit"
+            | "set-fc-mark"
+            | "set-fc-tos" => Action::Neutral,
+            other => {
+                self.note(first, format!("`tcp-request {} {other}`", args[0].text));
+                Action::Opaque
+            }
+        };
+        Some(Rule {
+            phase,
+            action,
+            cond,
+            line: d.line,
+        })
+    }
+
+    /// A frontend, listen or backend; `defaults` is the defaults section in effect for it.
+    fn proxy(&mut self, section: &Section, defaults: Option<&Section>) -> Proxy {
+        let mode_of = |s: &Section| {
+            s.directives
+                .iter()
+                .rev()
+                .find(|d| d.keyword() == "mode")
+                .and_then(|d| match d.arg(0) {
+                    Some("http") => Some(Mode::Http),
+                    Some("tcp") => Some(Mode::Tcp),
+                    _ => None,
+                })
+        };
         let mut proxy = Proxy {
             name: section.name.clone().unwrap_or_default(),
             kind: section.kind,
             line: section.line,
+            // HAProxy's default mode is tcp.
+            mode: mode_of(section)
+                .or_else(|| defaults.and_then(mode_of))
+                .unwrap_or(Mode::Tcp),
+            inspects: false,
             rules: Vec::new(),
             acls: Vec::new(),
             use_backends: Vec::new(),
@@ -748,9 +1100,35 @@ impl Compiler {
             default_target: None,
             self_target: None,
             servers: Vec::new(),
+            hops: Vec::new(),
+            binds: Vec::new(),
             index: 0,
             class: 0,
         };
+        let mut delay = false;
+        if let Some(defaults) = defaults {
+            for d in &defaults.directives {
+                match (d.keyword(), d.arg(0)) {
+                    ("tcp-request", Some("inspect-delay")) => {
+                        self.tcp_request(d, &mut delay);
+                    }
+                    // Rules of a defaults section run before the proxy's own; not modelled
+                    // (noted once by `compile`): every request that reaches them is uncertain.
+                    ("tcp-request" | "http-request", _) => proxy.rules.push(Rule {
+                        phase: match (d.keyword(), d.arg(0)) {
+                            ("http-request", _) => Phase::Http,
+                            (_, Some("connection")) => Phase::Connection,
+                            (_, Some("session")) => Phase::Session,
+                            _ => Phase::Content,
+                        },
+                        action: Action::Opaque,
+                        cond: None,
+                        line: d.line,
+                    }),
+                    _ => {}
+                }
+            }
+        }
         let mut acl_names: HashMap<&str, usize> = HashMap::new();
         for d in &section.directives {
             match d.keyword() {
@@ -774,6 +1152,11 @@ impl Compiler {
                         self.note(&d.words[0], "`http-request` without an action".into());
                     }
                 }
+                "tcp-request" => {
+                    if let Some(rule) = self.tcp_request(d, &mut delay) {
+                        proxy.rules.push(rule);
+                    }
+                }
                 "use_backend" => {
                     let args = d.args();
                     if let (Some(b), Some((_, cond))) = (
@@ -787,6 +1170,7 @@ impl Compiler {
                                 backend: b.text.clone(),
                                 target: None,
                                 cond,
+                                line: d.line,
                             });
                         }
                     }
@@ -801,16 +1185,24 @@ impl Compiler {
                         proxy.servers.push((addr.to_string(), d.line));
                     }
                 }
-                "tcp-request" | "http-request-rules" | "use-server" | "redirect" | "block"
-                | "reqdeny" | "reqrep" => {
+                "bind" => {
+                    if let Some(addrs) = d.arg(0) {
+                        proxy.binds.extend(addrs.split(',').map(str::to_string));
+                    }
+                }
+                "http-request-rules" | "use-server" | "redirect" | "block" | "reqdeny"
+                | "reqrep" => {
                     self.note(&d.words[0], format!("`{}`", d.keyword()));
                 }
                 _ => {}
             }
         }
+        // Content rules wait for the request only with a delay to wait for it.
+        proxy.inspects = delay && proxy.rules.iter().any(|r| r.phase == Phase::Content);
         // Named ACLs are looked up in the whole section, as they were when a request came.
         // Conditions with named ACLs are never shared, so make_mut does not copy.
-        let resolve = |cond: &mut Option<Arc<Condition>>| {
+        let mut unknowable = Vec::new();
+        let mut resolve = |cond: &mut Option<Arc<Condition>>, line: usize| {
             let Some(cond) = cond else { return };
             if !cond
                 .groups
@@ -821,22 +1213,117 @@ impl Compiler {
                 return;
             }
             for term in Arc::make_mut(cond).groups.iter_mut().flatten() {
-                if let Term::Named { name, defined, .. } = term {
+                if let Term::Named {
+                    name,
+                    defined,
+                    negated,
+                } = term
+                {
                     *defined = acl_names.get(name.as_str()).copied();
+                    // Predefined ACLs on what a request does not show: unknown.
+                    if defined.is_none() && matches!(name.as_str(), "LOCALHOST" | "WAIT_END") {
+                        unknowable.push((line, name.clone()));
+                        *term = Term::Anonymous {
+                            acl: Arc::new(Acl::unknown(line)),
+                            negated: *negated,
+                        };
+                    }
                 }
             }
         };
-        proxy.rules.iter_mut().for_each(|r| resolve(&mut r.cond));
-        proxy
-            .use_backends
-            .iter_mut()
-            .for_each(|u| resolve(&mut u.cond));
+        for r in proxy.rules.iter_mut() {
+            resolve(&mut r.cond, r.line);
+        }
+        for u in proxy.use_backends.iter_mut() {
+            resolve(&mut u.cond, u.line);
+        }
+        for (line, name) in unknowable {
+            self.unevaluable.push(Unevaluable {
+                line,
+                column: 0,
+                what: format!(
+                    "the predefined ACL `{name}` (the client's address or the inspect delay)"
+                ),
+            });
+        }
+        if proxy.mode == Mode::Tcp && !proxy.inspects && proxy.reads_request() {
+            self.unevaluable.push(Unevaluable {
+                line: proxy.line,
+                column: 0,
+                what: format!(
+                    "`{}` is in mode tcp without `tcp-request inspect-delay` and a content rule, so its rules read the request before it may have arrived; their result",
+                    proxy.name
+                ),
+            });
+        }
+        // Stable: the file's order within each phase.
+        proxy.rules.sort_by_key(|r| r.phase);
         proxy.rules.shrink_to_fit();
         proxy.acls.iter_mut().for_each(Vec::shrink_to_fit);
         proxy.acls.shrink_to_fit();
         proxy.use_backends.shrink_to_fit();
         proxy.servers.shrink_to_fit();
         proxy
+    }
+}
+
+/// A listening or server address, as far as telling whether a server is a bind of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Address {
+    Tcp { host: String, port: String },
+    Unix(String),
+    Abns(String),
+    Other,
+}
+
+fn address_of(text: &str) -> Address {
+    let text = text.trim();
+    if let Some(name) = text
+        .strip_prefix("abns@")
+        .or_else(|| text.strip_prefix("abnsz@"))
+    {
+        return Address::Abns(name.to_string());
+    }
+    if let Some(path) = text.strip_prefix("unix@") {
+        return Address::Unix(path.to_string());
+    }
+    if text.starts_with('/') {
+        return Address::Unix(text.to_string());
+    }
+    let rest = ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(text);
+    if rest.contains('@') {
+        return Address::Other;
+    }
+    match rest.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            Address::Tcp {
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
+                port: port.trim_start_matches('0').to_string(),
+            }
+        }
+        _ => Address::Other,
+    }
+}
+
+/// Whether a server at `server` connects to a bind at `bind` of the same HAProxy.
+fn connects_to(server: &Address, bind: &Address) -> bool {
+    let loopback = |h: &str| h == "localhost" || h.starts_with("127.") || h == "::1";
+    let wildcard = |h: &str| matches!(h, "" | "*" | "0.0.0.0" | "::" | "0:0:0:0:0:0:0:0");
+    match (server, bind) {
+        (Address::Unix(a), Address::Unix(b)) | (Address::Abns(a), Address::Abns(b)) => a == b,
+        (Address::Tcp { host: sh, port: sp }, Address::Tcp { host: bh, port: bp }) => {
+            sp == bp
+                && (sh == bh
+                    || (wildcard(bh) && (loopback(sh) || wildcard(sh)))
+                    || (sh == "localhost" && loopback(bh)))
+        }
+        _ => false,
     }
 }
 
@@ -851,12 +1338,15 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         conditions: Shared::default(),
         exprs: Shared::default(),
     };
-    let mut proxies: Vec<Proxy> = config
-        .sections
-        .iter()
-        .filter(|s| s.kind.is_proxy())
-        .map(|s| compiler.proxy(s))
-        .collect();
+    let mut proxies: Vec<Proxy> = Vec::new();
+    let mut defaults: Option<&Section> = None;
+    for s in &config.sections {
+        match s.kind {
+            SectionKind::Defaults => defaults = Some(s),
+            k if k.is_proxy() => proxies.push(compiler.proxy(s, defaults)),
+            _ => {}
+        }
+    }
     // Backends by name, the first of a name as a request finds it: resolved once, not by a scan
     // of every proxy per request (quadratic in a file of many frontends and backends).
     let mut backends: HashMap<&str, usize> = HashMap::new();
@@ -887,10 +1377,49 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         p.default_target = default;
         p.self_target = own;
     }
+    // Servers that are a bind of a frontend of this file: the request goes on through it.
+    let listening: Vec<(usize, Address)> = proxies
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.kind, SectionKind::Frontend | SectionKind::Listen))
+        .flat_map(|(i, p)| p.binds.iter().map(move |b| (i, address_of(b))))
+        .filter(|(_, a)| *a != Address::Other)
+        .collect();
+    if !listening.is_empty() {
+        for p in proxies.iter_mut() {
+            p.hops = p
+                .servers
+                .iter()
+                .map(|(s, _)| {
+                    let server = address_of(s);
+                    listening
+                        .iter()
+                        .find(|(_, b)| connects_to(&server, b))
+                        .map(|(i, _)| *i)
+                })
+                .collect();
+        }
+    }
+    for p in proxies.iter_mut() {
+        p.hops.resize(p.servers.len(), None);
+        let mut targets = p.hops.clone();
+        targets.dedup();
+        if targets.len() > 1 && targets.iter().any(Option::is_some) {
+            compiler.unevaluable.push(Unevaluable {
+                line: p.line,
+                column: 0,
+                what: format!(
+                    "`{}` balances requests between servers that are frontends of this file and others; which one takes a request",
+                    p.name
+                ),
+            });
+        }
+    }
     let class_sizes = classify(&mut proxies);
     for s in config.sections_of(SectionKind::Defaults) {
         for d in &s.directives {
-            if matches!(d.keyword(), "http-request" | "tcp-request" | "use_backend") {
+            let delay = d.keyword() == "tcp-request" && d.arg(0) == Some("inspect-delay");
+            if matches!(d.keyword(), "http-request" | "tcp-request" | "use_backend") && !delay {
                 compiler.note(
                     &d.words[0],
                     format!("`{}` in a defaults section", d.keyword()),
@@ -906,6 +1435,7 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         var_names: compiler.var_names,
         class_sizes,
         memo: Memo::default(),
+        also: Also::default(),
     }
 }
 
@@ -914,7 +1444,9 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
 /// [`Model::decide_all`] keeps as rule indices.
 #[derive(PartialEq, Eq, Hash)]
 struct Signature {
-    rules: Vec<(ActionSig, CondSig)>,
+    mode: Mode,
+    inspects: bool,
+    rules: Vec<(Phase, ActionSig, CondSig)>,
     /// A listen with servers is its own backend: its name and index.
     own: Option<(String, Option<usize>)>,
     /// `use_backend` and `default_backend`: the name (an error names it), the index, whether
@@ -926,6 +1458,9 @@ struct Signature {
 #[derive(PartialEq, Eq, Hash)]
 enum ActionSig {
     Allow,
+    Accept,
+    /// The line: where the uncertainty is reported.
+    Opaque(usize),
     Answer(u16),
     SetVar(VarId, usize),
     UnsetVar(VarId),
@@ -994,18 +1529,22 @@ fn signature(p: &Proxy, proxies: &[Proxy]) -> Signature {
     };
     let own_name = |t: Option<usize>| t.is_some_and(|t| proxies[t].name == p.name);
     Signature {
+        mode: p.mode,
+        inspects: p.inspects,
         rules: p
             .rules
             .iter()
             .map(|r| {
                 let action = match &r.action {
                     Action::Allow => ActionSig::Allow,
+                    Action::Accept => ActionSig::Accept,
+                    Action::Opaque => ActionSig::Opaque(r.line),
                     Action::Answer(s) => ActionSig::Answer(*s),
                     Action::SetVar(id, e) => ActionSig::SetVar(*id, address(e)),
                     Action::UnsetVar(id) => ActionSig::UnsetVar(*id),
                     Action::Neutral => ActionSig::Neutral,
                 };
-                (action, cond(&r.cond))
+                (r.phase, action, cond(&r.cond))
             })
             .collect(),
         own: (p.kind == SectionKind::Listen && !p.servers.is_empty())
@@ -1055,6 +1594,15 @@ fn classify(proxies: &mut [Proxy]) -> Vec<usize> {
     sizes
 }
 
+/// A variable's value for one request.
+#[derive(Debug, Clone)]
+enum Var<'r> {
+    Unset,
+    Set(Cow<'r, [u8]>),
+    /// Set from what the evaluator cannot model, noted at this line.
+    Unknown(usize),
+}
+
 /// Per-request state: variables set by rules.
 struct State<'r> {
     request: &'r Request<'r>,
@@ -1063,9 +1611,38 @@ struct State<'r> {
     headers: Cow<'r, [(String, String)]>,
     dialect: Dialect,
     /// By [`VarId`]. Constants and fetched values are borrowed; only converters allocate.
-    vars: Vec<Option<Cow<'r, [u8]>>>,
+    vars: Vec<Var<'r>>,
     /// The line of the `allow` rule that ended a rule set, if one did.
     allowed_by: Option<LineRef>,
+    /// The line of a tcp-mode section that reads the request without waiting for it: what it
+    /// reads is unknown.
+    blind: Option<usize>,
+    /// A tcp-mode section reads a request HAProxy's HTTP parser refuses (CONNECT with a path):
+    /// what it reads of the request gives no sample.
+    unparsable: bool,
+}
+
+/// The answers given for the unknowns met while deciding one request: [`Model::trace`]
+/// decides it again with other answers until the verdict is known not to depend on them.
+#[derive(Default)]
+struct Choices {
+    /// The answers to give, in the order the unknowns are met; false past the end.
+    oracle: Vec<bool>,
+    /// The unknowns met: their identity, line and the answer given.
+    taken: Vec<(usize, usize, bool)>,
+}
+
+impl Choices {
+    /// The truth of the unknown `key` (noted at `line`): the answer it got earlier in this
+    /// request, or the next one of the oracle.
+    fn answer(&mut self, key: usize, line: usize) -> bool {
+        if let Some(t) = self.taken.iter().find(|t| t.0 == key) {
+            return t.2;
+        }
+        let answer = self.oracle.get(self.taken.len()).copied().unwrap_or(false);
+        self.taken.push((key, line, answer));
+        answer
+    }
 }
 
 fn path_of(target: &str) -> Option<&str> {
@@ -1132,7 +1709,13 @@ impl<'r> State<'r> {
     /// Calls `f` with each sample of `expr` (several for multi-valued headers, none when it
     /// fails) until it returns true; whether one did. Fetched values are borrowed, converted
     /// ones owned: nothing is collected (this runs for every rule of every request).
-    fn any_sample(&self, expr: &Expr, env: &Env, mut f: impl FnMut(Cow<'_, [u8]>) -> bool) -> bool {
+    fn any_sample(&self, expr: &Expr, env: &Env, mut f: impl FnMut(Cow<'_, [u8]>) -> bool) -> Tri {
+        if let Some(line) = self.blind.filter(|_| expr.fetch.reads_request()) {
+            return Tri::Unknown(line);
+        }
+        if self.unparsable && expr.fetch.reads_request() {
+            return Tri::No;
+        }
         let mut each = |s: &[u8]| {
             if expr.convs.is_empty() {
                 f(Cow::Borrowed(s))
@@ -1151,11 +1734,17 @@ impl<'r> State<'r> {
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
                 .flat_map(|(_, v)| v.split(','))
                 .any(|v| each(v.trim().as_bytes())),
-            Fetch::Var(id) => self.vars[*id].as_deref().is_some_and(&mut each),
+            Fetch::Var(id) => match &self.vars[*id] {
+                Var::Unset => false,
+                Var::Set(v) => each(v),
+                Var::Unknown(line) => return Tri::Unknown(*line),
+            },
             Fetch::Str(s) => each(s.as_bytes()),
             Fetch::Env(name) => env.get(name).is_some_and(|v| each(v.as_bytes())),
             Fetch::Body => false,
+            Fetch::Unknown(line) => return Tri::Unknown(*line),
         }
+        .into()
     }
 
     /// A sample through the converters; None when one fails.
@@ -1191,20 +1780,36 @@ impl<'r> State<'r> {
         Some(s.into_owned())
     }
 
-    /// The value `set-var` stores: the last sample of `expr`. Constants and fetched values stay
-    /// borrowed from the model and the request.
-    fn var_value(&self, expr: &'r Expr, env: &'r Env) -> Option<Cow<'r, [u8]>> {
+    /// The value `set-var` stores: the last sample of `expr` (None: no sample, the variable
+    /// stays as it was). Constants and fetched values stay borrowed from the model and the
+    /// request.
+    fn var_value(&self, expr: &'r Expr, env: &'r Env) -> Option<Var<'r>> {
+        if let Some(line) = self.blind.filter(|_| expr.fetch.reads_request()) {
+            return Some(Var::Unknown(line));
+        }
+        if self.unparsable && expr.fetch.reads_request() {
+            return None;
+        }
+        match &expr.fetch {
+            Fetch::Unknown(line) => return Some(Var::Unknown(*line)),
+            Fetch::Var(id) => match &self.vars[*id] {
+                Var::Unset => return None,
+                Var::Unknown(line) => return Some(Var::Unknown(*line)),
+                Var::Set(_) => {}
+            },
+            _ => {}
+        }
         if expr.convs.is_empty() {
-            let borrowed = |s: &'r str| Some(Cow::Borrowed(s.as_bytes()));
+            let borrowed = |s: &'r str| Some(Var::Set(Cow::Borrowed(s.as_bytes())));
             match &expr.fetch {
                 Fetch::Path => return path_of(self.request.target).and_then(borrowed),
                 Fetch::Url => return borrowed(self.request.target),
                 Fetch::Method => return borrowed(self.request.method),
                 Fetch::Str(s) => return borrowed(s),
                 Fetch::Env(name) => return env.get(name).and_then(|v| borrowed(v)),
-                Fetch::Var(id) => return self.vars[*id].clone(),
+                Fetch::Var(id) => return Some(self.vars[*id].clone()),
                 Fetch::Body => return None,
-                Fetch::Hdr(_) => {}
+                Fetch::Hdr(_) | Fetch::Unknown(_) => {}
             }
         }
         let mut last = None;
@@ -1212,10 +1817,10 @@ impl<'r> State<'r> {
             last = Some(Cow::Owned(s.into_owned()));
             false
         });
-        last
+        last.map(Var::Set)
     }
 
-    fn acl_matches(&self, acl: &Acl, env: &Env) -> bool {
+    fn acl_matches(&self, acl: &Acl, env: &Env) -> Tri {
         let eq = |a: &[u8], b: &[u8]| {
             if acl.icase {
                 a.eq_ignore_ascii_case(b)
@@ -1244,48 +1849,113 @@ impl<'r> State<'r> {
         })
     }
 
-    fn term(&self, proxy: &Proxy, term: &Term, env: &Env) -> Result<bool, String> {
+    /// A term; an unknown ACL goes to `resolve` with its identity (its address: the same
+    /// ACL is the same predicate within a request) and line.
+    fn term(
+        &self,
+        proxy: &Proxy,
+        term: &Term,
+        env: &Env,
+        resolve: &mut dyn FnMut(usize, usize) -> Tri,
+    ) -> Result<Tri, String> {
+        let mut acl_truth = |acl: &Acl| match self.acl_matches(acl, env) {
+            Tri::Unknown(line) => resolve(acl as *const Acl as usize, line),
+            t => t,
+        };
         match term {
-            Term::Anonymous { acl, negated } => Ok(self.acl_matches(acl, env) != *negated),
+            Term::Anonymous { acl, negated } => Ok(acl_truth(acl).negate(*negated)),
             Term::Named {
                 name,
                 negated,
                 defined,
             } => {
                 let value = match defined {
-                    Some(i) => proxy.acls[*i].iter().any(|a| self.acl_matches(a, env)),
-                    None => predefined(name, self.request)
-                        .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?,
+                    // Any line of the name: true if one is, else unknown if one is.
+                    Some(i) => {
+                        let mut value = Tri::No;
+                        for a in &proxy.acls[*i] {
+                            match acl_truth(a) {
+                                Tri::Yes => {
+                                    value = Tri::Yes;
+                                    break;
+                                }
+                                Tri::Unknown(l) if value == Tri::No => value = Tri::Unknown(l),
+                                _ => {}
+                            }
+                        }
+                        value
+                    }
+                    None if self.unparsable && !matches!(name.as_str(), "TRUE" | "FALSE") => {
+                        predefined(name, self.request, None)
+                            .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?;
+                        Tri::No
+                    }
+                    None => match predefined(name, self.request, self.blind)
+                        .ok_or_else(|| format!("the ACL `{name}` is not defined here"))?
+                    {
+                        Tri::Unknown(line) => resolve(name.as_ptr() as usize, line),
+                        t => t,
+                    },
                 };
-                Ok(value != *negated)
+                Ok(value.negate(*negated))
             }
         }
     }
 
+    /// A condition as HAProxy reads it (OR of ANDs, `unless` negates), three-valued: false
+    /// wins an AND and true an OR whatever the unknowns are.
     fn condition(
         &self,
         proxy: &Proxy,
         cond: &Option<Arc<Condition>>,
         env: &Env,
-    ) -> Result<bool, String> {
+        resolve: &mut dyn FnMut(usize, usize) -> Tri,
+    ) -> Result<Tri, String> {
         let Some(cond) = cond else {
-            return Ok(true);
+            return Ok(Tri::Yes);
         };
-        let mut any = false;
+        let mut any = Tri::No;
         for group in &cond.groups {
-            let mut all = true;
+            let mut all = Tri::Yes;
             for t in group {
-                if !self.term(proxy, t, env)? {
-                    all = false;
-                    break;
+                match self.term(proxy, t, env, resolve)? {
+                    Tri::No => {
+                        all = Tri::No;
+                        break;
+                    }
+                    Tri::Unknown(l) if all == Tri::Yes => all = Tri::Unknown(l),
+                    _ => {}
                 }
             }
-            if all {
-                any = true;
-                break;
+            match all {
+                Tri::Yes => {
+                    any = Tri::Yes;
+                    break;
+                }
+                Tri::Unknown(l) if any == Tri::No => any = Tri::Unknown(l),
+                _ => {}
             }
         }
-        Ok(any != cond.unless)
+        Ok(any.negate(cond.unless))
+    }
+
+    /// Whether `cond` holds: when it depends on unknowns, each unknown ACL it reads gets the
+    /// answer `choices` gives it (the same for the same ACL all through the request).
+    fn holds(
+        &self,
+        proxy: &Proxy,
+        cond: &Option<Arc<Condition>>,
+        env: &Env,
+        choices: &mut Choices,
+    ) -> Result<bool, String> {
+        match self.condition(proxy, cond, env, &mut |_, line| Tri::Unknown(line))? {
+            Tri::Yes => Ok(true),
+            Tri::No => Ok(false),
+            Tri::Unknown(_) => {
+                let mut resolve = |key, line| Tri::from(choices.answer(key, line));
+                Ok(self.condition(proxy, cond, env, &mut resolve)? == Tri::Yes)
+            }
+        }
     }
 }
 
@@ -1381,11 +2051,16 @@ fn as_int(sample: &[u8]) -> Option<i64> {
     std::str::from_utf8(sample).ok()?.trim().parse().ok()
 }
 
-fn predefined(name: &str, request: &Request) -> Option<bool> {
+/// A predefined ACL; those on the request are unknown in a `blind` section (see [`State`]).
+fn predefined(name: &str, request: &Request, blind: Option<usize>) -> Option<Tri> {
     let m = request.method;
-    Some(match name {
-        "TRUE" => true,
-        "FALSE" => false,
+    match (name, blind) {
+        ("TRUE", _) => return Some(Tri::Yes),
+        ("FALSE", _) => return Some(Tri::No),
+        (_, Some(line)) => return predefined(name, request, None).map(|_| Tri::Unknown(line)),
+        _ => {}
+    }
+    Some(Tri::from(match name {
         "METH_GET" => m == "GET" || m == "HEAD",
         "METH_HEAD" => m == "HEAD",
         "METH_POST" => m == "POST",
@@ -1395,11 +2070,14 @@ fn predefined(name: &str, request: &Request) -> Option<bool> {
         "METH_CONNECT" => m == "CONNECT",
         "METH_TRACE" => m == "TRACE",
         "HTTP" => true,
+        "HTTP_1.0" => false,
         "HTTP_1.1" => true,
+        "HTTP_2.0" => false,
+        "REQ_CONTENT" => true,
         "HTTP_URL_ABS" => request.target.contains("://"),
         "HTTP_URL_SLASH" => request.target.starts_with('/'),
         _ => return None,
-    })
+    }))
 }
 
 /// An error while evaluating one request (an undefined ACL, a missing backend): the config
@@ -1412,10 +2090,16 @@ pub(crate) enum Decision<'m> {
     Forwarded {
         backend: &'m Proxy,
         line: Option<usize>,
+        /// The frontend of this file the request went through on its way (a server that is
+        /// one of its binds).
+        via: Option<&'m Proxy>,
     },
     Answered {
         status: u16,
         line: Option<usize>,
+    },
+    Uncertain {
+        line: usize,
     },
 }
 
@@ -1434,6 +2118,10 @@ struct Traced {
     forwarded: Option<usize>,
     status: u16,
     line: Option<LineRef>,
+    /// The first frontend of the file the request was forwarded to (see [`Decision`]).
+    via: Option<usize>,
+    /// The verdict depends on what was noted at this line.
+    uncertain: Option<usize>,
 }
 
 impl Traced {
@@ -1442,9 +2130,30 @@ impl Traced {
             forwarded: None,
             status,
             line,
+            via: None,
+            uncertain: None,
         }
     }
+
+    fn uncertain(line: usize) -> Traced {
+        Traced {
+            uncertain: Some(line),
+            ..Traced::answered(0, None)
+        }
+    }
+
+    /// The same verdict: forwarded to the same backend, or not forwarded (whatever the
+    /// answer: a certain denial keeps the status and line of the first decision, the one with
+    /// every unknown false).
+    fn same_verdict(&self, other: &Traced) -> bool {
+        self.forwarded == other.forwarded
+    }
 }
+
+/// How many times one request is decided with other answers for its unknowns before its
+/// verdict is called uncertain, and how many frontends of the file it may pass through.
+const MAX_DECISIONS: usize = 64;
+const MAX_HOPS: usize = 8;
 
 /// The decisions of one request list (see [`Model::decide_all`]) for one program class, kept
 /// until every entry of the class has asked.
@@ -1476,11 +2185,12 @@ impl Model {
     /// Evaluates `request` arriving on the frontend (or listen) `entry`.
     pub fn evaluate(&self, entry: &Proxy, request: &Request) -> Result<Outcome, EvalError> {
         Ok(match self.decide(entry, request)? {
-            Decision::Forwarded { backend, line } => Outcome::Forwarded {
+            Decision::Forwarded { backend, line, .. } => Outcome::Forwarded {
                 backend: backend.name.clone(),
                 line,
             },
             Decision::Answered { status, line } => Outcome::Answered { status, line },
+            Decision::Uncertain { line } => Outcome::Uncertain { line },
         })
     }
 
@@ -1560,6 +2270,9 @@ impl Model {
 
     /// A traced decision with the entry's lines and the backend.
     fn resolve<'m>(&'m self, entry: &Proxy, t: Traced) -> Decision<'m> {
+        if let Some(line) = t.uncertain {
+            return Decision::Uncertain { line };
+        }
         let line = t.line.map(|l| match l {
             LineRef::Entry(i) => entry.rules[i].line,
             LineRef::Line(line) => line,
@@ -1568,6 +2281,7 @@ impl Model {
             Some(b) => Decision::Forwarded {
                 backend: &self.proxies[b],
                 line,
+                via: t.via.map(|v| &self.proxies[v]),
             },
             None => Decision::Answered {
                 status: t.status,
@@ -1577,41 +2291,125 @@ impl Model {
     }
 
     /// Decides `request`; `vars` is scratch space for the variables, kept between requests.
+    /// A request that meets unknowns is decided again with every other answer to them (until
+    /// [`MAX_DECISIONS`]): the verdict is certain when all agree.
     fn trace<'r>(
         &'r self,
         entry: &'r Proxy,
         request: &'r Request<'r>,
-        vars: &mut Vec<Option<Cow<'r, [u8]>>>,
+        vars: &mut Vec<Var<'r>>,
     ) -> Result<Traced, EvalError> {
-        // HAProxy's own parser answers 400 before any rule: CONNECT needs an authority target.
-        if request.method == "CONNECT" && request.target.starts_with('/') {
-            return Ok(Traced::answered(400, None));
+        let headers = normalize_headers(request.headers, self.dialect);
+        let mut choices = Choices::default();
+        // Answers still to try, with the line of the unknown whose answer they change.
+        // Earliest first: a verdict that differs is blamed on the first unknown that changes it.
+        let mut pending: std::collections::VecDeque<(Vec<bool>, usize)> =
+            std::collections::VecDeque::new();
+        let mut first: Option<Traced> = None;
+        let mut flipped: Option<usize> = None;
+        // The lines of every unknown met.
+        let mut met: Vec<usize> = Vec::new();
+        for _ in 0..MAX_DECISIONS {
+            vars.clear();
+            vars.resize(self.var_names.len(), Var::Unset);
+            let mut state = State {
+                request,
+                headers: headers.clone(),
+                dialect: self.dialect,
+                vars: std::mem::take(vars),
+                allowed_by: None,
+                blind: None,
+                unparsable: false,
+            };
+            choices.taken.clear();
+            let traced = self.run(entry, &mut state, &mut choices, 0);
+            *vars = state.vars;
+            let traced = traced?;
+            if traced.uncertain.is_some() {
+                return Ok(traced);
+            }
+            for j in choices.oracle.len()..choices.taken.len() {
+                let mut answers: Vec<bool> = choices.taken[..j].iter().map(|t| t.2).collect();
+                answers.push(true);
+                pending.push_back((answers, choices.taken[j].1));
+            }
+            met.extend(choices.taken.iter().map(|t| t.1));
+            match (&first, flipped) {
+                (None, _) => first = Some(traced),
+                (Some(f), Some(line)) if !f.same_verdict(&traced) => {
+                    self.also_uncertain(line, &met);
+                    return Ok(Traced::uncertain(line));
+                }
+                _ => {}
+            }
+            let Some((answers, line)) = pending.pop_front() else {
+                return Ok(first.expect("decided once"));
+            };
+            choices.oracle = answers;
+            flipped = Some(line);
         }
-        vars.clear();
-        vars.resize(self.var_names.len(), None);
-        let mut state = State {
-            request,
-            headers: normalize_headers(request.headers, self.dialect),
-            dialect: self.dialect,
-            vars: std::mem::take(vars),
-            allowed_by: None,
-        };
-        let traced = self.run(entry, &mut state);
-        *vars = state.vars;
-        traced
+        let line = flipped.unwrap_or(entry.line);
+        self.also_uncertain(line, &met);
+        Ok(Traced::uncertain(line))
     }
 
-    /// The rules of `entry`, then of the backend it picks.
-    fn run<'r>(&'r self, entry: &'r Proxy, state: &mut State<'r>) -> Result<Traced, EvalError> {
-        if let Some(o) = self.run_rules(entry, state, true)? {
-            return Ok(o);
+    /// Records that verdicts blamed on the unknown at `line` also met those at `met`.
+    fn also_uncertain(&self, line: usize, met: &[usize]) {
+        let mut also = self.also.lock().unwrap_or_else(|e| e.into_inner());
+        also.entry(line)
+            .or_default()
+            .extend(met.iter().filter(|l| **l != line));
+    }
+
+    /// The lines of the other unknowns met while deciding the requests whose verdict was blamed
+    /// on the unknown at `line` (see [`Outcome::Uncertain`]).
+    pub fn uncertain_with(&self, line: usize) -> Vec<usize> {
+        let also = self.also.lock().unwrap_or_else(|e| e.into_inner());
+        also.get(&line)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The rules of `entry`, then of the backend it picks, then of the frontends of the file
+    /// its servers are (`depth`: how many were passed).
+    fn run<'r>(
+        &'r self,
+        entry: &'r Proxy,
+        state: &mut State<'r>,
+        choices: &mut Choices,
+        depth: usize,
+    ) -> Result<Traced, EvalError> {
+        let http = entry.mode == Mode::Http;
+        // HAProxy's HTTP parser answers 400 before any rule: CONNECT needs an authority target.
+        // A tcp-mode section forwards the bytes as they are.
+        let bad_connect =
+            state.request.method == "CONNECT" && state.request.target.starts_with('/');
+        if http && bad_connect {
+            return Ok(Traced::answered(400, None));
+        }
+        state.blind = (!http && !entry.inspects).then_some(entry.line);
+        state.unparsable = !http && bad_connect;
+        let own = depth == 0;
+        for phase in [
+            Phase::Connection,
+            Phase::Session,
+            Phase::Content,
+            Phase::Http,
+        ] {
+            if phase == Phase::Http && !http {
+                // HAProxy ignores http-request rules in a tcp-mode section.
+                break;
+            }
+            if let Some(o) = self.run_rules(entry, phase, state, choices, own)? {
+                return Ok(o);
+            }
         }
         let chosen = if entry.kind == SectionKind::Listen && !entry.servers.is_empty() {
             Some((entry.name.as_str(), entry.self_target))
         } else {
             let mut chosen = None;
             for ub in &entry.use_backends {
-                if state.condition(entry, &ub.cond, &self.env)? {
+                if state.holds(entry, &ub.cond, &self.env, choices)? {
                     chosen = Some((ub.backend.as_str(), ub.target));
                     break;
                 }
@@ -1637,30 +2435,91 @@ impl Model {
             .or_else(|| self.proxies.iter().enumerate().find(is_backend))
             .ok_or_else(|| format!("the backend `{backend_name}` does not exist"))?;
         if backend.name != entry.name {
-            if let Some(o) = self.run_rules(backend, state, false)? {
+            // The backend's content rules wait for the request if it waits; in HTTP mode (also
+            // behind a tcp frontend: an implicit upgrade) the request is parsed.
+            if backend.mode == Mode::Http || backend.inspects {
+                state.blind = None;
+            }
+            if backend.mode == Mode::Http && !http && bad_connect {
+                return Ok(Traced::answered(400, None));
+            }
+            state.unparsable = !http && backend.mode == Mode::Tcp && bad_connect;
+            if let Some(o) = self.run_rules(backend, Phase::Content, state, choices, false)? {
                 return Ok(o);
+            }
+            if backend.mode == Mode::Http {
+                if let Some(o) = self.run_rules(backend, Phase::Http, state, choices, false)? {
+                    return Ok(o);
+                }
             }
         }
         if backend.servers.is_empty() {
             return Ok(Traced::answered(503, None));
         }
-        Ok(Traced {
-            forwarded: Some(index),
-            status: 0,
-            line: state.allowed_by,
-        })
+        // Each kind of server the backend may pick: the daemon, or a frontend of this file.
+        let mut verdict: Option<Traced> = None;
+        for (i, hop) in backend.hops.iter().enumerate() {
+            if backend.hops[..i].contains(hop) {
+                continue;
+            }
+            let traced = match hop {
+                None => Traced {
+                    forwarded: Some(index),
+                    status: 0,
+                    line: state.allowed_by,
+                    via: None,
+                    uncertain: None,
+                },
+                Some(_) if depth >= MAX_HOPS => {
+                    return Ok(Traced::uncertain(backend.servers[i].1));
+                }
+                Some(next) => {
+                    // A new stream on the next frontend: no variables, no rule has allowed.
+                    let mut hop_state = State {
+                        request: state.request,
+                        headers: state.headers.clone(),
+                        dialect: state.dialect,
+                        vars: vec![Var::Unset; self.var_names.len()],
+                        allowed_by: None,
+                        blind: None,
+                        unparsable: false,
+                    };
+                    let mut t =
+                        self.run(&self.proxies[*next], &mut hop_state, choices, depth + 1)?;
+                    if t.forwarded.is_some() {
+                        t.via = Some(*next);
+                    }
+                    t
+                }
+            };
+            if traced.uncertain.is_some() {
+                return Ok(traced);
+            }
+            match &verdict {
+                None => verdict = Some(traced),
+                Some(v) if !v.same_verdict(&traced) => return Ok(Traced::uncertain(backend.line)),
+                Some(_) => {}
+            }
+        }
+        Ok(verdict.expect("a backend with servers"))
     }
 
-    /// Runs a proxy's http-request rules; Some when a rule answered the request. Lines of the
-    /// entry's rules (`entry`) are kept as the rule's index.
+    /// Runs a proxy's rules of `phase`; Some when a rule answered the request (or ran what
+    /// the evaluator cannot model). Lines of the entry's rules (`entry`) are kept as the
+    /// rule's index.
     fn run_rules<'r>(
         &'r self,
         proxy: &'r Proxy,
+        phase: Phase,
         state: &mut State<'r>,
+        choices: &mut Choices,
         entry: bool,
     ) -> Result<Option<Traced>, EvalError> {
         for (i, rule) in proxy.rules.iter().enumerate() {
-            if !state.condition(proxy, &rule.cond, &self.env)? {
+            if rule.phase != phase {
+                continue;
+            }
+            if !state.holds(proxy, &rule.cond, &self.env, choices)? {
                 continue;
             }
             let line = if entry {
@@ -1673,20 +2532,42 @@ impl Model {
                     state.allowed_by = Some(line);
                     return Ok(None);
                 }
+                Action::Accept => return Ok(None),
                 Action::Answer(status) => return Ok(Some(Traced::answered(*status, Some(line)))),
                 Action::SetVar(id, expr) => {
                     // A failed expression leaves the variable as it was.
                     if let Some(v) = state.var_value(expr, &self.env) {
-                        state.vars[*id] = Some(v);
+                        state.vars[*id] = v;
                     }
                 }
                 Action::UnsetVar(id) => {
-                    state.vars[*id] = None;
+                    state.vars[*id] = Var::Unset;
                 }
                 Action::Neutral => {}
+                Action::Opaque => return Ok(Some(Traced::uncertain(rule.line))),
             }
         }
         Ok(None)
+    }
+
+    /// Whether every server `entry` can send a request to is a frontend of this file: its
+    /// verdicts are those frontends'.
+    pub fn forwards_only_within(&self, entry: &Proxy) -> bool {
+        let targets = entry
+            .use_backends
+            .iter()
+            .map(|u| u.target)
+            .chain([entry.default_target])
+            .chain((entry.kind == SectionKind::Listen).then_some(entry.self_target));
+        let mut any = false;
+        for t in targets.flatten() {
+            let b = &self.proxies[t];
+            if b.hops.iter().any(Option::is_none) {
+                return false;
+            }
+            any |= !b.hops.is_empty();
+        }
+        any
     }
 
     /// The frontends and listens that can forward to a server.
@@ -1704,6 +2585,32 @@ impl Model {
 }
 
 impl Proxy {
+    /// Whether the conditions a tcp-mode section evaluates (its tcp-request rules and
+    /// `use_backend`) read the request's contents.
+    fn reads_request(&self) -> bool {
+        let acl_reads = |a: &Acl| a.expr.fetch.reads_request();
+        let term_reads = |t: &Term| match t {
+            Term::Anonymous { acl, .. } => acl_reads(acl),
+            Term::Named {
+                defined: Some(i), ..
+            } => self.acls[*i].iter().any(|a| acl_reads(a)),
+            Term::Named {
+                name,
+                defined: None,
+                ..
+            } => !matches!(name.as_str(), "TRUE" | "FALSE"),
+        };
+        let cond_reads = |c: &Option<Arc<Condition>>| {
+            c.as_ref()
+                .is_some_and(|c| c.groups.iter().flatten().any(term_reads))
+        };
+        self.rules
+            .iter()
+            .filter(|r| r.phase != Phase::Http)
+            .any(|r| cond_reads(&r.cond))
+            || self.use_backends.iter().any(|u| cond_reads(&u.cond))
+    }
+
     /// A frontend or listen that can forward to a server.
     fn is_entry(&self) -> bool {
         matches!(self.kind, SectionKind::Frontend | SectionKind::Listen)
@@ -1716,6 +2623,162 @@ impl Proxy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::haproxy::syntax::parse;
+    use crate::haproxy::version::Version;
+
+    fn model(text: &str) -> Model {
+        let parsed = parse(text, &Env::new(), Version::parse("3.2").unwrap());
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        compile(&parsed, Dialect::HAPROXY_3_2)
+    }
+
+    fn ask(model: &Model, entry: &str, method: &str, target: &str) -> Outcome {
+        let headers = vec![("Host".to_string(), "docker".to_string())];
+        let entry = model.proxies.iter().find(|p| p.name == entry).unwrap();
+        model
+            .evaluate(
+                entry,
+                &Request {
+                    method,
+                    target,
+                    headers: &headers,
+                },
+            )
+            .unwrap()
+    }
+
+    const HEAD: &str = "defaults\n    mode http\n    timeout client 1m\n    timeout server 1m\n    timeout connect 1s\n";
+
+    #[test]
+    fn unknowns_make_only_the_verdicts_they_change_uncertain() {
+        // Line 8: an ACL file; line 9: the client's address.
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl listed path -f /etc/haproxy/allowed.lst\n    acl office src 10.0.0.0/8\n    http-request deny unless METH_GET\n    http-request allow if {{ path /_ping }}\n    http-request allow if listed office\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert_eq!(m.unevaluable.len(), 2, "{:?}", m.unevaluable);
+        // Denied whatever the file and the address: certain.
+        assert_eq!(
+            ask(&m, "f", "POST", "/containers/create"),
+            Outcome::Answered {
+                status: 403,
+                line: Some(10)
+            }
+        );
+        // Allowed before the unknowns are read: certain.
+        assert!(ask(&m, "f", "GET", "/_ping").forwarded());
+        // Depends on the file and the address: blamed on the address, whose answer completes
+        // the request that passes; the file is among the unknowns it met.
+        assert_eq!(
+            ask(&m, "f", "GET", "/containers/json"),
+            Outcome::Uncertain { line: 9 }
+        );
+        assert_eq!(m.uncertain_with(9), vec![8]);
+    }
+
+    #[test]
+    fn an_unknown_acl_is_one_truth_within_a_request() {
+        // `x` true denies at the first rule, false at the third: denied either way.
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl x hdr(x-token),lua.check -m found\n    http-request deny if x\n    http-request allow if !x\n    http-request deny if !x\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Uncertain { .. }
+        ));
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl x hdr(x-token),lua.check -m found\n    http-request deny if x\n    http-request deny if !x\n    http-request allow\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Answered { status: 403, .. }
+        ));
+    }
+
+    #[test]
+    fn opaque_actions_make_what_runs_them_uncertain() {
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    http-request deny if {{ method DELETE }}\n    http-request lua.check if {{ path_beg /containers }}\n    http-request allow\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(matches!(
+            ask(&m, "f", "DELETE", "/containers/x"),
+            Outcome::Answered { status: 403, .. }
+        ));
+        assert_eq!(
+            ask(&m, "f", "GET", "/containers/json"),
+            Outcome::Uncertain { line: 9 }
+        );
+        assert!(ask(&m, "f", "GET", "/images/json").forwarded());
+    }
+
+    #[test]
+    fn tcp_request_phases_run_in_order() {
+        let m = model(&format!(
+            "{HEAD}frontend f\n    bind :2375\n    http-request allow\n    tcp-request content reject if {{ path_beg /exec }}\n    tcp-request content accept if {{ method GET }}\n    tcp-request content reject if {{ path_end /json }}\n    tcp-request connection accept\n    tcp-request connection reject\n    default_backend d\nbackend d\n    tcp-request content reject if {{ method DELETE }}\n    server s /run/docker.sock\n"
+        ));
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        let closed = |o: Outcome| matches!(o, Outcome::Answered { status: 0, .. });
+        assert!(closed(ask(&m, "f", "GET", "/exec/x/json")));
+        // `accept` ends the content rules: the /json rule is not reached for GET.
+        assert!(ask(&m, "f", "GET", "/containers/json").forwarded());
+        assert!(closed(ask(&m, "f", "POST", "/containers/json")));
+        assert!(ask(&m, "f", "POST", "/containers/create").forwarded());
+        // The backend's content rules.
+        assert!(closed(ask(&m, "f", "DELETE", "/containers/x")));
+    }
+
+    #[test]
+    fn a_tcp_frontend_is_judged_through_the_frontends_it_forwards_to() {
+        let m = model(
+            "defaults\n    timeout client 1m\n    timeout server 1m\n    timeout connect 1s\n\
+frontend edge\n    bind :2375\n    tcp-request inspect-delay 5s\n    tcp-request content accept if HTTP\n    http-request deny\n    use_backend to_abns if METH_GET\n    use_backend to_port if { path_beg /v1.41/ }\n    default_backend to_unix\n\
+backend to_abns\n    server h abns@rules send-proxy-v2\n\
+backend to_port\n    server h localhost:12375\n\
+backend to_unix\n    server h unix@/run/rules.sock\n\
+frontend rules\n    mode http\n    bind abns@rules accept-proxy\n    bind 0.0.0.0:12375\n    http-request allow if { path /_ping }\n    http-request deny\n    default_backend d\n\
+frontend rules_unix\n    mode http\n    bind /run/rules.sock\n    http-request allow if { method POST }\n    http-request deny\n    default_backend d\n\
+backend d\n    mode http\n    server s /run/docker.sock\n",
+        );
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        let edge = m.proxies.iter().find(|p| p.name == "edge").unwrap();
+        assert_eq!(edge.mode, Mode::Tcp);
+        assert!(m.forwards_only_within(edge));
+        // The http-request rule of the tcp frontend is ignored, as HAProxy ignores it.
+        assert_eq!(
+            ask(&m, "edge", "GET", "/_ping"),
+            Outcome::Forwarded {
+                backend: "d".into(),
+                line: Some(23)
+            }
+        );
+        assert!(!ask(&m, "edge", "GET", "/containers/json").forwarded());
+        assert!(!ask(&m, "edge", "DELETE", "/v1.41/containers/x").forwarded());
+        assert!(ask(&m, "edge", "POST", "/containers/create").forwarded());
+        // HAProxy's HTTP parser refuses CONNECT with a path; a tcp frontend passes it on, and
+        // the HTTP frontend behind refuses it.
+        assert!(matches!(
+            ask(&m, "edge", "CONNECT", "/x"),
+            Outcome::Answered { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn a_server_loop_and_a_mixed_backend_are_uncertain() {
+        let m = model(&format!(
+            "{HEAD}frontend a\n    bind 127.0.0.1:2001\n    default_backend to_b\nbackend to_b\n    server b 127.0.0.1:2002\nfrontend b\n    bind 127.0.0.1:2002\n    default_backend to_a\nbackend to_a\n    server a 127.0.0.1:2001\n\
+frontend mixed\n    bind :2375\n    default_backend both\nbackend both\n    server rules 127.0.0.1:2003\n    server daemon /run/docker.sock\n\
+frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        ));
+        assert!(ask(&m, "a", "GET", "/_ping").uncertain());
+        assert_eq!(
+            ask(&m, "mixed", "GET", "/_ping"),
+            Outcome::Uncertain { line: 19 }
+        );
+        assert!(
+            m.unevaluable.iter().any(|u| u.line == 19),
+            "{:?}",
+            m.unevaluable
+        );
+    }
 
     #[test]
     fn regsub_replaces_as_the_regex_crate_does() {
@@ -1741,6 +2804,28 @@ mod tests {
                     assert_eq!(regsub(&re, Cow::Borrowed(s), r, true), all);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dollar_matches_before_a_final_newline_as_in_pcre() {
+        for (pattern, subject, matches) in [
+            ("^/_ping$", "/_ping", true),
+            ("^/_ping$", "/_ping\n", true),
+            ("^/_ping$", "/_ping\n\n", false),
+            ("^/_ping$", "/_ping\nx", false),
+            ("^/a[$]$", "/a$", true),
+            ("^/a\\$", "/a$", true),
+            ("^/a\\$", "/a\n", false),
+            ("^/a[]$]b$", "/a$b\n", true),
+            ("^(x|y$)", "y\n", true),
+        ] {
+            let re = build_acl_regex(pattern, false).unwrap();
+            assert_eq!(
+                re.is_match(subject.as_bytes()),
+                matches,
+                "{pattern} {subject:?}"
+            );
         }
     }
 

@@ -27,6 +27,14 @@ pub struct Cell {
     /// The backend it was forwarded to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
+    /// The frontend of the same file it went through first (a backend's server is one of
+    /// its binds): the verdict is that frontend's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The verdict depends on what the evaluator cannot model, at this line (see the SPG001
+    /// finding there); `forwarded` is then false and says nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertain: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,8 +43,11 @@ pub struct Row {
     pub route: RouteId,
     /// `GET /containers/{name}/json`
     pub name: String,
-    /// Forwarded in at least one form.
+    /// Forwarded for certain in at least one form.
     pub allowed: bool,
+    /// Not allowed, and some form's verdict is uncertain: neither allowed nor denied.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
     pub cells: Vec<Cell>,
 }
 
@@ -53,8 +64,13 @@ impl Row {
     pub fn deciding_line(&self) -> Option<usize> {
         self.cells
             .iter()
-            .find(|c| c.forwarded == self.allowed)
+            .find(|c| c.uncertain.is_none() && c.forwarded == self.allowed)
             .and_then(|c| c.line)
+    }
+
+    /// Denied for certain in every form.
+    pub fn denied(&self) -> bool {
+        !self.allowed && !self.uncertain
     }
 }
 
@@ -68,6 +84,13 @@ pub struct Matrix {
 impl Matrix {
     pub fn allowed(&self) -> impl Iterator<Item = &Row> {
         self.rows.iter().filter(|r| r.allowed)
+    }
+
+    /// The rows with an uncertain form.
+    pub fn uncertain(&self) -> impl Iterator<Item = &Row> {
+        self.rows
+            .iter()
+            .filter(|r| r.cells.iter().any(|c| c.uncertain.is_some()))
     }
 
     pub fn row(&self, route: RouteId) -> &Row {
@@ -148,20 +171,35 @@ pub fn compute(catalog: &Catalog, model: &Model, entry: &Proxy) -> Result<Matrix
                     status: Some(status),
                     line,
                     backend: None,
+                    via: None,
+                    uncertain: None,
                 },
-                Decision::Forwarded { backend, line } => Cell {
+                Decision::Forwarded { backend, line, via } => Cell {
                     prefix,
                     forwarded: true,
                     status: None,
                     line,
                     backend: Some(backend.name.clone()),
+                    via: via.map(|v| v.name.clone()),
+                    uncertain: None,
+                },
+                Decision::Uncertain { line } => Cell {
+                    prefix,
+                    forwarded: false,
+                    status: None,
+                    line: None,
+                    backend: None,
+                    via: None,
+                    uncertain: Some(line),
                 },
             })
             .collect();
+        let allowed = cells.iter().any(|c| c.forwarded);
         rows.push(Row {
             route: route.id,
             name: req.name.clone(),
-            allowed: cells.iter().any(|c| c.forwarded),
+            allowed,
+            uncertain: !allowed && cells.iter().any(|c| c.uncertain.is_some()),
             cells,
         });
     }
@@ -282,13 +320,15 @@ listen l2
                             forwarded: outcome.forwarded(),
                             status: match &outcome {
                                 Outcome::Answered { status, .. } => Some(*status),
-                                Outcome::Forwarded { .. } => None,
+                                Outcome::Forwarded { .. } | Outcome::Uncertain { .. } => None,
                             },
                             line: outcome.line(),
                             backend: match outcome {
                                 Outcome::Forwarded { backend, .. } => Some(backend),
-                                Outcome::Answered { .. } => None,
+                                Outcome::Answered { .. } | Outcome::Uncertain { .. } => None,
                             },
+                            via: None,
+                            uncertain: None,
                         }
                     })
                     .collect()

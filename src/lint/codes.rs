@@ -60,8 +60,8 @@ macro_rules! codes {
 
 codes! {
     Unevaluable = "SPG001", "unevaluable", Warning,
-        "a rule the evaluator cannot model; what the proxy lets through is uncertain",
-        "The evaluator models the `http-request` subset socket proxies use (see `sockproxy-gen lint --help`). A rule, fetch, converter or match method outside it is reported here, and the permission matrix does not account for it. Rewrite the rule with supported constructs, or verify the running proxy with `sockproxy-gen verify`.";
+        "a construct the evaluator cannot model; the verdicts that depend on it are uncertain",
+        "The evaluator models the `tcp-request` and `http-request` subset socket proxies use (see `src/haproxy/eval.rs`). A rule, fetch, converter, match method or ACL file outside it (Lua, `-f FILE`, `src`, `http_auth`, `replace-path`, ...) is reported on its line. It is evaluated both ways: each request of the permission matrix whose verdict changes with it is uncertain (neither allowed nor denied, and counted by no other finding), every other request keeps its verdict. The finding names the uncertain routes per frontend and the dangerous ones among them; where several unknowns decide the same routes, the finding of the one whose answer changed their verdict carries them and the others point to its line. Rewrite the rule with supported constructs, or verify the running proxy with `sockproxy-gen verify`.";
     UnsetVariable = "SPG002", "unset-variable", Warning,
         "`\"${VAR}\"` or `env(VAR)` names a variable that no --env, env file or compose service gives",
         "HAProxy expands an unset variable to an empty string and `env(VAR)` gives no sample, so the rule behaves as if the flag were off. Pass the value the proxy really runs with: `--env KEY=VAL`, `--env-file FILE`, or lint the compose file that sets it.";

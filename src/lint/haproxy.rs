@@ -304,7 +304,7 @@ fn compare(
             exp.routes
                 .iter()
                 .map(|id| m.row(*id))
-                .filter(|r| !r.allowed),
+                .filter(|r| r.denied()),
         );
         for (line, names) in denied {
             findings.push(Finding::new(
@@ -324,7 +324,10 @@ fn compare(
             .routes
             .iter()
             .map(|id| m.row(*id))
-            .filter(|r| r.allowed && !r.fully_allowed())
+            .filter(|r| {
+                // The forms that do not pass are refused for certain.
+                r.allowed && !r.fully_allowed() && r.cells.iter().all(|c| c.uncertain.is_none())
+            })
             .map(|r| {
                 let ok: Vec<&str> = r
                     .cells
@@ -432,7 +435,7 @@ fn compare(
         .map(|r| m.row(r.id));
     if let (Some(get), Some(head)) = (get_ping, head_ping) {
         let head_expected = expected.is_some_and(|e| e.routes.contains(&head.route));
-        if get.allowed && !head.allowed && !head_expected {
+        if get.allowed && head.denied() && !head_expected {
             findings.push(Finding::new(
                 Code::HeadPingRefused,
                 path,
@@ -649,7 +652,7 @@ const FACILITIES: &[&str] = &[
 fn hardening(
     path: &Path,
     parsed: &Config,
-    entries: &[(&Section, Matrix)],
+    entries: &[(&Section, &Matrix)],
     stream_backends: &BTreeMap<String, (bool, bool)>,
     findings: &mut Vec<Finding>,
 ) {
@@ -824,6 +827,78 @@ fn referenced_variables(text: &str) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// Routes whose verdict is uncertain: by the line of what makes them so, then by frontend.
+type Uncertain = BTreeMap<usize, BTreeMap<String, Vec<RouteId>>>;
+
+/// One SPG001 finding per construct the evaluator cannot model, with the routes whose verdict
+/// depends on it (those are not judged: no other finding counts them as allowed or denied).
+fn unevaluable(
+    catalog: &Catalog,
+    path: &Path,
+    model: &Model,
+    uncertain: &Uncertain,
+    findings: &mut Vec<Finding>,
+) {
+    let depend = |line: usize| -> Option<String> {
+        let by_frontend = uncertain.get(&line)?;
+        let parts: Vec<String> = by_frontend
+            .iter()
+            .map(|(frontend, routes)| {
+                let dangerous: Vec<String> = routes
+                    .iter()
+                    .map(|r| catalog.get(*r))
+                    .filter(|r| r.traits.dangerous)
+                    .map(|r| r.display())
+                    .collect();
+                let mut part = format!("{} route(s) of frontend `{frontend}`", routes.len());
+                if !dangerous.is_empty() {
+                    part.push_str(&format!(
+                        ", {} of them able to take over the host ({})",
+                        dangerous.len(),
+                        list(&dangerous)
+                    ));
+                }
+                part
+            })
+            .collect();
+        Some(parts.join("; "))
+    };
+    let mut noted = BTreeSet::new();
+    for u in &model.unevaluable {
+        noted.insert(u.line);
+        let message = match depend(u.line) {
+            Some(routes) => format!(
+                "{} cannot be evaluated, so the verdicts that depend on it are not judged: {routes}; `sockproxy-gen verify` checks the running proxy",
+                u.what
+            ),
+            None => match uncertain
+                .keys()
+                .find(|p| model.uncertain_with(**p).contains(&u.line))
+            {
+                Some(p) => format!(
+                    "{} cannot be evaluated; the verdicts that depend on it depend on line {p} first and are reported there",
+                    u.what
+                ),
+                None => format!(
+                    "{} cannot be evaluated; no route's verdict turns on it (no request of the matrix reaches it undecided, or an earlier unknown on its way already made the verdict uncertain)",
+                    u.what
+                ),
+            },
+        };
+        findings.push(Finding::new(Code::Unevaluable, path, u.line, message).at(u.column, 0));
+    }
+    for line in uncertain.keys().filter(|l| !noted.contains(*l)) {
+        if let Some(routes) = depend(*line) {
+            findings.push(Finding::new(
+                Code::Unevaluable,
+                path,
+                *line,
+                format!("the verdicts of {routes} cannot be decided here (the request passes through too many frontends of this file)"),
+            ));
+        }
+    }
 }
 
 /// For each frontend: the routes it lets through (in some form), with the line that did.
@@ -1106,20 +1181,8 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         );
     }
     let model: Model = eval::compile(&parsed, options.dialect);
-    for u in &model.unevaluable {
-        findings.push(
-            Finding::new(
-                Code::Unevaluable,
-                path,
-                u.line,
-                format!(
-                    "{} cannot be evaluated; the permission matrix ignores it",
-                    u.what
-                ),
-            )
-            .at(u.column, 0),
-        );
-    }
+    // The routes whose verdict is uncertain, by the line of what makes it so.
+    let mut uncertain: Uncertain = BTreeMap::new();
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
     let mut entries = Vec::new();
     let mut stream_backends: BTreeMap<String, (bool, bool)> = BTreeMap::new();
@@ -1178,6 +1241,17 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                 ))
             }
         };
+        for row in m.uncertain() {
+            let lines: BTreeSet<usize> = row.cells.iter().filter_map(|c| c.uncertain).collect();
+            for line in lines {
+                uncertain
+                    .entry(line)
+                    .or_default()
+                    .entry(entry.name.clone())
+                    .or_default()
+                    .push(row.route);
+            }
+        }
         for row in m.allowed() {
             let t = catalog.get(row.route).traits;
             for cell in row.cells.iter().filter(|c| c.forwarded) {
@@ -1250,7 +1324,20 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         }
         entries.push((section, m));
     }
-    hardening(path, &parsed, &entries, &stream_backends, &mut findings);
+    unevaluable(catalog, path, &model, &uncertain, &mut findings);
+    // A frontend that only forwards to other frontends of the file (a tcp-mode listener in
+    // front of the HTTP rules) logs and inspects there.
+    let hardened: Vec<(&Section, &Matrix)> = entries
+        .iter()
+        .filter(|(s, _)| {
+            model
+                .entries()
+                .find(|p| p.line == s.line)
+                .is_none_or(|p| !model.forwards_only_within(p))
+        })
+        .map(|(s, m)| (*s, m))
+        .collect();
+    hardening(path, &parsed, &hardened, &stream_backends, &mut findings);
     // The main pass is the parse with undecided conditions taken as false.
     uncertain_conditions(
         catalog,

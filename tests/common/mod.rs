@@ -403,22 +403,38 @@ pub fn presets(names: &[&str]) -> PolicyInputs {
 pub struct HttpClient {
     port: u16,
     stream: Option<std::io::BufReader<TcpStream>>,
+    timeout: Duration,
 }
 
 impl HttpClient {
     pub fn new(port: u16) -> HttpClient {
-        HttpClient { port, stream: None }
+        HttpClient::with_timeout(port, Duration::from_secs(10))
+    }
+
+    /// A client that waits at most `timeout` for each read.
+    pub fn with_timeout(port: u16, timeout: Duration) -> HttpClient {
+        HttpClient {
+            port,
+            stream: None,
+            timeout,
+        }
     }
 
     /// Sends raw request bytes; returns the status (0 if no answer) and the response.
     pub fn send(&mut self, request: &[u8]) -> (u16, backend::Message) {
         let head_request = request.starts_with(b"HEAD ");
-        for _ in 0..2 {
+        let mut reused = false;
+        for attempt in 0..2 {
+            // A second attempt only when a kept-alive connection was closed under us.
+            if attempt > 0 && !reused {
+                break;
+            }
+            reused = self.stream.is_some();
             let reader = match self.stream.take() {
                 Some(r) => r,
                 None => {
                     let s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to proxy");
-                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    s.set_read_timeout(Some(self.timeout)).unwrap();
                     std::io::BufReader::new(s)
                 }
             };
