@@ -576,12 +576,18 @@ fn real_world_fixtures_agree_with_haproxy() {
                             });
                         }
                     });
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    let reached: HashSet<usize> = backend
-                        .take()
-                        .iter()
-                        .filter_map(|r| r.message.header("x-spg-probe")?.parse().ok())
-                        .collect();
+                    // A request whose client stopped waiting may still be on its way: collect
+                    // until the daemon has seen nothing new for 300 ms (at most 5 s).
+                    let mut reached: HashSet<usize> = HashSet::new();
+                    let (mut quiet, started) = (0, std::time::Instant::now());
+                    while quiet < 3 && started.elapsed() < std::time::Duration::from_secs(5) {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        let batch = backend.take();
+                        quiet = if batch.is_empty() { quiet + 1 } else { 0 };
+                        reached.extend(batch.iter().filter_map(|r| {
+                            r.message.header("x-spg-probe")?.parse::<usize>().ok()
+                        }));
+                    }
                     for (id, probe, outcome) in judged_here {
                         pairs += 1;
                         match outcome {
