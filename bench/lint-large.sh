@@ -34,7 +34,7 @@ trap 'rm -rf "$work"' EXIT
 # The frontend block: from `frontend traefik` to the next section.
 awk '/^frontend traefik$/ {f = 1; print; next} f && /^(frontend|backend|listen|defaults|global|userlist|peers|resolvers)( |$)/ {f = 0} f' \
   "$work/t.cfg" > "$work/block"
-grep -q '^    bind :::2375 v4v6$' "$work/block" || { echo "unexpected traefik block:" >&2; cat "$work/block" >&2; exit 1; }
+grep -q '^    bind :::2375 v4v6\( \|$\)' "$work/block" || { echo "unexpected traefik block:" >&2; cat "$work/block" >&2; exit 1; }
 
 generate() { # $1 = variant, $2 = size in MB, $3 = output
   local target=$(( $2 * 1000000 )) extra=0

@@ -641,7 +641,7 @@ fn cut_and_mangled_compose_files_never_panic() {
             item[k] = &listed;
             variants.push(item.join("\n"));
             for v in variants {
-                if lint_text(path, &v, &options).is_ok() {
+                if lint_text(path, v, &options).is_ok() {
                     linted += 1;
                 }
             }

@@ -600,8 +600,8 @@ impl Compiler {
 
     fn note(&mut self, word: &Word, what: String) {
         self.unevaluable.push(Unevaluable {
-            line: word.span.line,
-            column: word.span.column,
+            line: word.span.line(),
+            column: word.span.column(),
             what,
         });
     }
@@ -866,7 +866,7 @@ impl Compiler {
         let Some((expr, _)) = self.expr(word) else {
             // Noted by `expr`: a value the evaluator cannot know.
             return Some(Arc::new(Expr {
-                fetch: Fetch::Unknown(word.span.line),
+                fetch: Fetch::Unknown(word.span.line()),
                 convs: Vec::new(),
             }));
         };
@@ -887,7 +887,7 @@ impl Compiler {
             self.note(action, "`set-var-fmt`".into());
             let id = self.var(&inner("set-var-fmt("));
             let expr = Arc::new(Expr {
-                fetch: Fetch::Unknown(action.span.line),
+                fetch: Fetch::Unknown(action.span.line()),
                 convs: Vec::new(),
             });
             return Some(Action::SetVar(id, expr));
@@ -899,7 +899,7 @@ impl Compiler {
                 None => {
                     self.note(action, "`set-var` without an expression".into());
                     Arc::new(Expr {
-                        fetch: Fetch::Unknown(action.span.line),
+                        fetch: Fetch::Unknown(action.span.line()),
                         convs: Vec::new(),
                     })
                 }

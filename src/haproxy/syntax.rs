@@ -11,13 +11,38 @@ use std::collections::BTreeMap;
 use super::conditions::{self, Truth};
 use super::version::Version;
 
-/// Where a word comes from: 1-based line and column (in characters).
+/// Where a word comes from: 1-based line and column (in characters). Kept as `u32` (a parse
+/// tree holds one per word, so its size is a large share of lint's memory on a big file); a
+/// value past `u32::MAX` (a line of 4 G characters) is stored as `u32::MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
-    pub line: usize,
-    pub column: usize,
+    line: u32,
+    column: u32,
+    len: u32,
+}
+
+impl Span {
+    pub fn new(line: usize, column: usize, len: usize) -> Span {
+        let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span {
+            line: narrow(line),
+            column: narrow(column),
+            len: narrow(len),
+        }
+    }
+
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    pub fn column(&self) -> usize {
+        self.column as usize
+    }
+
     /// Length of the word in the source line, in characters.
-    pub len: usize,
+    pub fn width(&self) -> usize {
+        self.len as usize
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,7 +260,7 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
         let first = tokens.words[0].text.clone();
         let error = |message: String| ParseError {
             line: line_no,
-            column: tokens.words[0].span.column,
+            column: tokens.words[0].span.column(),
             message,
         };
         if first.starts_with('.') {
@@ -353,8 +378,10 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
         if !taking(&blocks) {
             continue;
         }
+        let mut words = tokens.words;
+        words.shrink_to_fit();
         let directive = Directive {
-            words: tokens.words,
+            words,
             line: line_no,
         };
         let keyword = directive.keyword().to_string();
@@ -378,7 +405,7 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
                 }
                 None => config.errors.push(ParseError {
                     line: line_no,
-                    column: directive.words[0].span.column,
+                    column: directive.words[0].span.column(),
                     message: format!(
                         "`{keyword}` outside any section; start with `global`, `defaults`, `frontend`, `backend` or `listen`"
                     ),
@@ -551,11 +578,7 @@ fn tokenize(
                                     i += 1;
                                     continue;
                                 };
-                                let span = Span {
-                                    line: line_no,
-                                    column: i + 1,
-                                    len: used,
-                                };
+                                let span = Span::new(line_no, i + 1, used);
                                 let value = match (env.get(&name), default) {
                                     (Some(v), _) => Some(v.clone()),
                                     (None, Some(d)) => Some(d),
@@ -595,14 +618,13 @@ fn tokenize(
             }
         }
         if i > start {
-            let span = Span {
-                line: line_no,
-                column: start + 1,
-                len: i - start,
-            };
-            for text in extra {
+            let span = Span::new(line_no, start + 1, i - start);
+            // No growth slack: the parse tree keeps every word of the file.
+            for mut text in extra {
+                text.shrink_to_fit();
                 words.push(Word { text, span });
             }
+            text.shrink_to_fit();
             words.push(Word { text, span });
         }
     }

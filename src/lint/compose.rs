@@ -2404,7 +2404,8 @@ pub fn lint_compose(path: &Path, text: &str, options: &LintOptions) -> Result<Fi
         findings,
         matrices: Vec::new(),
         baseline_text: None,
-        source: text.to_string(),
+        // The caller moves the text in (`lint_text`).
+        source: String::new(),
     })
 }
 
@@ -2638,7 +2639,8 @@ pub fn lint_env(path: &Path, text: &str, options: &LintOptions) -> Result<FileRe
         findings,
         matrices: Vec::new(),
         baseline_text: None,
-        source: text.to_string(),
+        // The caller moves the text in (`lint_text`).
+        source: String::new(),
     })
 }
 

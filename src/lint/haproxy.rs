@@ -475,7 +475,7 @@ fn bypass_prone(
         let on_path = ["path", "url"]
             .iter()
             .any(|p| f == *p || f.starts_with(&format!("{p},")) || f.starts_with(&format!("{p}_")));
-        if !on_path || !seen.insert((line, fetch.span.column)) {
+        if !on_path || !seen.insert((line, fetch.span.column())) {
             return;
         }
         let is_reg = f.contains("_reg")
@@ -496,7 +496,7 @@ fn bypass_prone(
                             line,
                             format!("`{}` is not anchored at both ends (`^...$`): it also matches every path that continues it", p.text),
                         )
-                        .at(p.span.column, p.span.len),
+                        .at(p.span.column(), p.span.width()),
                     );
                 }
             }
@@ -1137,8 +1137,8 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                     let w = &d.words[0];
                     return Err(malformed(
                         path,
-                        w.span.line,
-                        Some(w.span.column),
+                        w.span.line(),
+                        Some(w.span.column()),
                         format!(
                             "unknown keyword `{}` in a {} section; HAProxy {} refuses it too (check the spelling, or --haproxy-version)",
                             d.keyword(),
@@ -1159,7 +1159,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                                 s.keyword
                             ),
                         )
-                        .at(d.words[0].span.column, d.words[0].span.len),
+                        .at(d.words[0].span.column(), d.words[0].span.width()),
                     );
                 }
                 Some(_) => {}
@@ -1171,13 +1171,13 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             Finding::new(
                 Code::UnsetVariable,
                 path,
-                u.span.line,
+                u.span.line(),
                 format!(
                     "`${{{}}}` is not set; pass --env {}=VALUE or --env-file",
                     u.name, u.name
                 ),
             )
-            .at(u.span.column, u.span.len),
+            .at(u.span.column(), u.span.width()),
         );
     }
     let model: Model = eval::compile(&parsed, options.dialect);
@@ -1419,6 +1419,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         findings,
         matrices: entries.into_iter().map(|(_, m)| m).collect(),
         baseline_text: base.and_then(|b| b.rendered),
-        source: text.to_string(),
+        // The caller moves the text in (`lint_text`).
+        source: String::new(),
     })
 }

@@ -145,6 +145,7 @@ pub struct FileReport {
     /// The rendered baseline, for `--diff`.
     #[serde(skip)]
     pub baseline_text: Option<String>,
+    /// The file's text: the one copy lint keeps (`lint_text` moves it in).
     #[serde(skip)]
     pub source: String,
 }
@@ -271,13 +272,13 @@ pub fn detect(path: &Path, text: &str) -> Option<FileKind> {
 
 /// Lints one file.
 pub fn lint_file(path: &Path, options: &LintOptions) -> Result<FileReport> {
-    let text = read(path)?;
-    lint_text(path, &text, options)
+    lint_text(path, read(path)?, options)
 }
 
-/// Lints `text` as the content of `path`.
-pub fn lint_text(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport> {
-    let kind = detect(path, text).ok_or_else(|| Error::Malformed {
+/// Lints `text` as the content of `path`. The text moves into the report (`source`, for
+/// snippets, suppressions and `--diff`): one copy of the file, not two.
+pub fn lint_text(path: &Path, text: String, options: &LintOptions) -> Result<FileReport> {
+    let kind = detect(path, &text).ok_or_else(|| Error::Malformed {
         location: Location {
             file: path.to_path_buf(),
             line: 1,
@@ -286,10 +287,11 @@ pub fn lint_text(path: &Path, text: &str, options: &LintOptions) -> Result<FileR
         message: "not an HAProxy config (no global/defaults/frontend/backend/listen section), a compose file (no `services:`) or a .env file (KEY=VAL lines)".into(),
     })?;
     let mut report = match kind {
-        FileKind::Haproxy => haproxy::lint(path, text, options)?,
-        FileKind::Compose => compose::lint_compose(path, text, options)?,
-        FileKind::Env => compose::lint_env(path, text, options)?,
+        FileKind::Haproxy => haproxy::lint(path, &text, options)?,
+        FileKind::Compose => compose::lint_compose(path, &text, options)?,
+        FileKind::Env => compose::lint_env(path, &text, options)?,
     };
+    report.source = text;
     apply_suppressions(&mut report);
     report.findings.sort_by_key(|f| (f.line, f.column, f.code));
     Ok(report)
