@@ -6,7 +6,6 @@ use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::podman::{docker, ensure_image, podman, start_podman};
 use common::{engine, Haproxy, Running};
@@ -48,27 +47,12 @@ impl Daemon {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     let work = haproxy.workdir();
     let _daemon = daemon.socket_at(&work.host("daemon.sock"));
     let image = daemon.image();
     let name = engine::unique(&format!("spg-e2e-{}-", haproxy.line().replace('.', "")));
-    let since = now() - 1;
+    let since = common::now() - 1;
     let created = daemon.admin(&[
         "create",
         "--name",
@@ -85,7 +69,7 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     assert!(
         created.status.success(),
         "{daemon:?} create: {}",
-        text(&created)
+        common::output_text(&created)
     );
     let port = common::free_port();
     let (_, config) = common::render_config(
@@ -108,9 +92,9 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     assert!(
         ps.status.success(),
         "HAProxy {v}: docker ps -a failed: {}",
-        text(&ps)
+        common::output_text(&ps)
     );
-    let ps_out = text(&ps);
+    let ps_out = common::output_text(&ps);
     assert!(
         ps_out.contains(&name) && ps_out.contains("spg.test=e2e"),
         "HAProxy {v}: ps -a lacks the container: {ps_out}"
@@ -126,9 +110,9 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
         ],
     );
     assert!(
-        inspect.status.success() && text(&inspect).trim() == "e2e",
+        inspect.status.success() && common::output_text(&inspect).trim() == "e2e",
         "HAProxy {v}: inspect: {}",
-        text(&inspect)
+        common::output_text(&inspect)
     );
     let version = docker(
         port,
@@ -136,11 +120,11 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
         &["version", "--format", "{{.Server.APIVersion}}"],
     );
     assert!(
-        version.status.success() && !text(&version).trim().is_empty(),
+        version.status.success() && !common::output_text(&version).trim().is_empty(),
         "HAProxy {v}: version: {}",
-        text(&version)
+        common::output_text(&version)
     );
-    let until = now() + 1;
+    let until = common::now() + 1;
     let events = docker(
         port,
         cfg.path(),
@@ -155,7 +139,7 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     assert!(
         events.status.success(),
         "HAProxy {v}: events: {}",
-        text(&events)
+        common::output_text(&events)
     );
 
     // Refused with 403 and our JSON message, which the CLI prints.
@@ -167,7 +151,7 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
         vec!["volume", "ls"],
     ] {
         let out = docker(port, cfg.path(), &args);
-        let t = text(&out);
+        let t = common::output_text(&out);
         assert!(
             !out.status.success(),
             "HAProxy {v}: docker {args:?} should fail: {t}"
@@ -188,7 +172,7 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
             port.to_string(),
             name.clone(),
             since.to_string(),
-            (now() + 1).to_string(),
+            (common::now() + 1).to_string(),
             image.to_string(),
         ])
         .output()
@@ -196,7 +180,7 @@ fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     assert!(
         py.status.success(),
         "HAProxy {v}: docker-py flows failed: {}",
-        text(&py)
+        common::output_text(&py)
     );
     let result: serde_json::Value =
         serde_json::from_slice(&py.stdout).expect("docker-py prints JSON");
@@ -286,14 +270,18 @@ fn create_without_attach_on_the_docker_engine() {
         cfg.path(),
         &["run", "-d", "--name", &detached, engine::BUSYBOX, "true"],
     );
-    assert!(out.status.success(), "docker run -d: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "docker run -d: {}",
+        common::output_text(&out)
+    );
     let attached = engine::unique("spg-attach-");
     let out = docker(
         port,
         cfg.path(),
         &["run", "--name", &attached, engine::BUSYBOX, "true"],
     );
-    let t = text(&out);
+    let t = common::output_text(&out);
     assert!(
         !out.status.success() && t.contains("unable to upgrade to tcp, received 403"),
         "{t}"

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common::engine::{self, wait_healthy, Compose, Project};
-use crate::common::{cli, path_arg};
+use crate::common::{self, cli, path_arg};
 
 /// One stack to bring up.
 struct Case {
@@ -20,14 +20,6 @@ struct Case {
     denied: &'static [&'static str],
     /// Flag sets generate no client service: the client a user would add, on the proxy's network.
     own_client: bool,
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The generated files in the project's directory, by the README's commands: `env` records the
@@ -170,7 +162,7 @@ fn run_case(case: &Case) {
     let id = engine::exec(&proxy, &["id"]);
     let gid = engine::socket_gid();
     assert_eq!(
-        text(&id).trim(),
+        common::output_text(&id).trim(),
         format!("uid=99(haproxy) gid={gid} groups={gid}"),
         "{what}"
     );
@@ -185,7 +177,7 @@ fn run_case(case: &Case) {
         "{what}"
     );
     let status = engine::exec(&proxy, &["grep", "^Cap", "/proc/1/status"]);
-    for line in text(&status).lines() {
+    for line in common::output_text(&status).lines() {
         assert!(
             line.ends_with("0000000000000000") || line.starts_with("CapBnd"),
             "{what}: {line}"
@@ -210,12 +202,12 @@ fn run_case(case: &Case) {
             assert!(
                 out.status.success(),
                 "{what}: {client}: {call}: {}",
-                text(&out)
+                common::output_text(&out)
             );
         }
         for call in case.denied {
             let out = engine::exec(&container, &cli_args(&host, call));
-            let t = text(&out);
+            let t = common::output_text(&out);
             assert!(
                 !out.status.success()
                     && t.contains("sockproxy-gen: ")
@@ -232,7 +224,7 @@ fn run_case(case: &Case) {
 
     // One log line per request, with its verdict, in `docker logs`.
     let logs = engine::docker(&["logs", &proxy]);
-    let logs = text(&logs);
+    let logs = common::output_text(&logs);
     assert!(
         logs.contains("rule=allow:GET:/containers/json") && logs.contains("rule=deny:"),
         "{what}: {logs}"
@@ -320,13 +312,13 @@ fn an_unhealthy_proxy_says_why() {
                 r"printf 'GET /healthz HTTP/1.0\r\n\r\n' | nc 127.0.0.1 8404",
             ],
         );
-        if !out.status.success() && text(&err).contains("down: ") {
-            break text(&err);
+        if !out.status.success() && common::output_text(&err).contains("down: ") {
+            break common::output_text(&err);
         }
         assert!(
             start.elapsed() < Duration::from_secs(30),
             "never unhealthy: {}",
-            text(&err)
+            common::output_text(&err)
         );
         std::thread::sleep(Duration::from_millis(300));
     };
@@ -338,7 +330,7 @@ fn an_unhealthy_proxy_says_why() {
     );
     // Past several check intervals, the log still says it once.
     std::thread::sleep(Duration::from_secs(5));
-    let logs = text(&engine::docker(&["logs", &proxy]));
+    let logs = common::output_text(&engine::docker(&["logs", &proxy]));
     let down: Vec<&str> = logs.lines().filter(|l| l.contains(" is DOWN")).collect();
     assert_eq!(down.len(), 1, "{logs}");
     assert!(down[0].contains("Permission denied"), "{logs}");
@@ -355,9 +347,9 @@ fn exec_ok(container: &str, what: &str, args: &[&str]) -> String {
         out.status.success(),
         "{what}: {}: {}",
         args.join(" "),
-        text(&out)
+        common::output_text(&out)
     );
-    text(&out)
+    common::output_text(&out)
 }
 
 /// Copies this build's sockproxy-gen into a client container (its glibc is newer than the host's).
@@ -475,13 +467,13 @@ fn check_isolated_client(container: &str, preset: &str, others: &[&str], what: &
     assert!(
         !tcp.status.success(),
         "{what}: reached sockproxy:2375: {}",
-        text(&tcp)
+        common::output_text(&tcp)
     );
 }
 
 /// The proxy of an isolated stack: non-root with the socket's group, and no network at all.
 fn check_isolated_proxy(proxy: &str, what: &str) {
-    let id = text(&engine::exec(proxy, &["id"]));
+    let id = common::output_text(&engine::exec(proxy, &["id"]));
     let gid = engine::socket_gid();
     assert_eq!(
         id.trim(),
@@ -495,7 +487,7 @@ fn check_isolated_proxy(proxy: &str, what: &str) {
         proxy,
     ]);
     assert_eq!(net, "none []", "{what}: the proxy has a network");
-    let addresses = text(&engine::exec(
+    let addresses = common::output_text(&engine::exec(
         proxy,
         &["cat", "/proc/net/if_inet6", "/proc/net/dev"],
     ));
@@ -630,7 +622,7 @@ fn a_client_at_its_connection_limit_blocks_no_one_else() {
     assert!(
         !own.status.success(),
         "traefik's own limit did not apply: {}",
-        text(&own)
+        common::output_text(&own)
     );
     // ... while Homepage and the health check answer at once.
     for round in 0..3 {
@@ -684,7 +676,10 @@ fn a_tightened_policy_denies_after_the_documented_reload() {
     let client = project.container("client");
     let images = |what: &str| {
         let out = engine::exec(&client, &cli_args("tcp://sockproxy:2375", "images"));
-        (out.status.success(), format!("{what}: {}", text(&out)))
+        (
+            out.status.success(),
+            format!("{what}: {}", common::output_text(&out)),
+        )
     };
     let (ok, why) = images("before");
     assert!(ok, "{why}");
@@ -715,13 +710,13 @@ fn a_tightened_policy_denies_after_the_documented_reload() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let ps = engine::exec(&client, &cli_args("tcp://sockproxy:2375", "ps"));
-    assert!(ps.status.success(), "{}", text(&ps));
+    assert!(ps.status.success(), "{}", common::output_text(&ps));
     assert_eq!(
         project.container("sockproxy"),
         proxy,
         "the same container, reloaded"
     );
-    let logs = text(&engine::docker(&["logs", &proxy]));
+    let logs = common::output_text(&engine::docker(&["logs", &proxy]));
     assert!(
         logs.contains("Loading success") || logs.contains("reexec"),
         "{logs}"
@@ -755,9 +750,9 @@ fn publish_reaches_the_proxy_from_the_host_loopback_only() {
     };
     let local = get("127.0.0.1");
     assert!(
-        local.status.success() && text(&local) == "OK",
+        local.status.success() && common::output_text(&local) == "OK",
         "from the host's loopback: {}",
-        text(&local)
+        common::output_text(&local)
     );
     // Every other address of the host refuses the connection.
     let addresses = std::process::Command::new("hostname")
@@ -771,7 +766,7 @@ fn publish_reaches_the_proxy_from_the_host_loopback_only() {
         assert!(
             !out.status.success(),
             "reached from {address}: {}",
-            text(&out)
+            common::output_text(&out)
         );
         others += 1;
     }
@@ -826,11 +821,15 @@ fn swarm_stack_with_a_socket_per_client() {
     ));
     std::fs::write(dir.join("override.yaml"), over).unwrap();
     let out = stack.deploy(&["compose.yaml", "override.yaml"]);
-    assert!(out.status.success(), "stack deploy: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "stack deploy: {}",
+        common::output_text(&out)
+    );
     let proxy = stack.container("sockproxy", Duration::from_secs(90));
     wait_healthy(&proxy, Duration::from_secs(90));
     let what = format!("stack {}", stack.name);
-    let id = text(&engine::exec(&proxy, &["id"]));
+    let id = common::output_text(&engine::exec(&proxy, &["id"]));
     let gid = engine::socket_gid();
     assert_eq!(
         id.trim(),
@@ -869,13 +868,13 @@ fn swarm_stack_with_a_socket_per_client() {
     assert!(
         ps.status.success(),
         "{what}: dozzle via {host}: {}",
-        text(&ps)
+        common::output_text(&ps)
     );
     let denied = engine::exec(&dozzle, &cli_args(&host, "volume ls"));
     assert!(
-        text(&denied).contains("is not allowed for client dozzle"),
+        common::output_text(&denied).contains("is not allowed for client dozzle"),
         "{what}: {}",
-        text(&denied)
+        common::output_text(&denied)
     );
     // The socket clients are not on that network: dozzle's port does not answer them.
     let traefik = stack.container("traefik", Duration::from_secs(60));

@@ -5,15 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::engine::{self, Compose, Project};
-use crate::common::{cli, path_arg};
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::common::{self, cli, path_arg};
 
 /// The container's address on the project's `default` network (the host reaches it there).
 fn address(container: &str) -> String {
@@ -182,7 +174,8 @@ fn real_traefik(layout: &[&str]) {
     // A stream is logged when it ends: stop Traefik so its /events request is in the log.
     engine::docker_ok(&["stop", "-t", "5", &traefik]);
     // HAProxy writes the line when it sees the connection close: give a loaded machine time.
-    let proxy_logs = || text(&engine::docker(&["logs", &project.container("sockproxy")]));
+    let proxy_logs =
+        || common::output_text(&engine::docker(&["logs", &project.container("sockproxy")]));
     let start = Instant::now();
     let mut logs = proxy_logs();
     while !logs.contains("rule=allow:GET:/events") && start.elapsed() < Duration::from_secs(15) {
@@ -208,7 +201,7 @@ fn real_traefik(layout: &[&str]) {
         .filter(|l| l.contains("rule=deny"))
         .collect();
     assert!(denied.is_empty(), "the proxy denied Traefik: {denied:#?}");
-    let traefik_log = text(&engine::docker(&["logs", &traefik]));
+    let traefik_log = common::output_text(&engine::docker(&["logs", &traefik]));
     assert!(
         !traefik_log.contains("sockproxy-gen:")
             && !traefik_log.contains("Error response from daemon"),

@@ -5,8 +5,7 @@
 use crate::common;
 
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::Command;
 
 use common::engine;
 
@@ -32,25 +31,10 @@ impl Drop for Container {
     }
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// The docker CLI: version, ps, inspect, logs, events.
 fn cli_flow(port: u16, name: &str, since: u64) {
     let host = format!("tcp://127.0.0.1:{port}");
-    let until = (now() + 1).to_string();
+    let until = (common::now() + 1).to_string();
     let since = since.to_string();
     let runs: [&[&str]; 5] = [
         &["version"],
@@ -66,9 +50,17 @@ fn cli_flow(port: u16, name: &str, since: u64) {
             .args(args)
             .output()
             .expect("docker CLI");
-        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            common::output_text(&out)
+        );
         if args[0] == "logs" {
-            assert!(text(&out).contains("hello-learn"), "{}", text(&out));
+            assert!(
+                common::output_text(&out).contains("hello-learn"),
+                "{}",
+                common::output_text(&out)
+            );
         }
     }
 }
@@ -91,7 +83,11 @@ print("py-ok")
         .args(["-c", &script])
         .output()
         .unwrap();
-    assert!(text(&out).contains("py-ok"), "docker-py: {}", text(&out));
+    assert!(
+        common::output_text(&out).contains("py-ok"),
+        "docker-py: {}",
+        common::output_text(&out)
+    );
 }
 
 /// dockerode (Node.js): list, inspect, logs, version, events.
@@ -119,7 +115,11 @@ const d = new Docker({{ host: "127.0.0.1", port: {port} }});
         .env("NODE_PATH", node_path())
         .output()
         .expect("node is installed");
-    assert!(text(&out).contains("node-ok"), "dockerode: {}", text(&out));
+    assert!(
+        common::output_text(&out).contains("node-ok"),
+        "dockerode: {}",
+        common::output_text(&out)
+    );
 }
 
 fn flows(base: u16, name: &str, since: u64) {
@@ -178,7 +178,7 @@ fn learn_loop_on_the_real_engine() {
         "echo hello-learn; sleep 600",
     ]);
     let _container = Container(name.clone());
-    let since = now() - 5;
+    let since = common::now() - 5;
     let work = host.workdir();
     let socket = socket.as_path();
 
@@ -291,7 +291,7 @@ fn learn_loop_on_the_real_engine() {
         .arg(presets.join("cli.yaml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     let would_deny = shown.split("granted but unused").next().unwrap_or_default();
     assert!(
@@ -326,7 +326,7 @@ fn learn_and_audit_configs_pass_haproxy_check() {
             out.status.success(),
             "HAProxy {}: {}",
             haproxy.version,
-            text(&out)
+            common::output_text(&out)
         );
     }
 }
@@ -384,16 +384,17 @@ fn audit_forwards_and_logs_would_deny() {
         .args(["--compare-preset", "traefik"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::output_text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
         shown.contains("seen but not granted (would be denied):\n    GET /containers/{name}/archive [dangerous]  seen once"),
         "{shown}"
     );
     assert!(
-        text(&out).contains("refused by the proxy whatever the policy (refuse:non-canonical-path)"),
+        common::output_text(&out)
+            .contains("refused by the proxy whatever the policy (refuse:non-canonical-path)"),
         "{}",
-        text(&out)
+        common::output_text(&out)
     );
 }
 
