@@ -599,7 +599,7 @@ fn every_keyword_of_the_manual_parses_in_its_section() {
                 s.keyword
             );
             for d in &s.directives {
-                let words: Vec<&str> = d.words.iter().take(3).map(|w| w.text.as_str()).collect();
+                let words: Vec<&str> = d.words().take(3).map(|w| w.text).collect();
                 assert!(
                     keywords::lookup(version, &s.keyword, &words).is_some(),
                     "{line}: `{}` in {} is not recognised",

@@ -421,19 +421,19 @@ fn runnable(
                 "stats" if d.arg(0) == Some("socket") => line.clear(),
                 _ => {
                     // Files next to the fixture: into the work directory, by absolute path.
-                    for (i, w) in d.words.iter().enumerate() {
+                    for (i, w) in d.words().enumerate() {
                         let names_file = i > 0
                             && matches!(
-                                d.words[i - 1].text.as_str(),
-                                "-f" | "lua-load" | "lua-load-per-thread"
+                                d.word(i - 1).map(|w| w.text),
+                                Some("-f" | "lua-load" | "lua-load-per-thread")
                             );
                         let source = Path::new(env!("CARGO_MANIFEST_DIR"))
                             .join("tests/fixtures/real-world")
-                            .join(&w.text);
+                            .join(w.text);
                         if names_file && source.is_file() {
                             let name = source.file_name().unwrap().to_str().unwrap();
                             std::fs::copy(&source, work.host(name)).unwrap();
-                            *line = line.replace(&w.text, work.inner(name).to_str().unwrap());
+                            *line = line.replace(w.text, work.inner(name).to_str().unwrap());
                         }
                     }
                 }

@@ -430,7 +430,7 @@ impl<T> Shared<T> {
     }
 
     fn insert(&mut self, tag: bool, words: &[Word], value: &Arc<T>) {
-        let texts = words.iter().map(|w| w.text.clone()).collect();
+        let texts = words.iter().map(|w| w.text.to_string()).collect();
         self.by_hash
             .entry(Self::hash(tag, words))
             .or_default()
@@ -608,7 +608,7 @@ impl Compiler {
 
     /// A sample expression; the implied match method for `path_beg`-style fetches.
     fn expr(&mut self, word: &Word) -> Option<(Expr, Option<MatchMethod>)> {
-        let chain = split_chain(&word.text);
+        let chain = split_chain(word.text);
         let (name, arg) = &chain[0];
         let arg_text = arg.clone().unwrap_or_default();
         let (base, implied) = match name.rsplit_once('_') {
@@ -717,11 +717,11 @@ impl Compiler {
         let mut method = implied;
         let mut i = 1;
         while let Some(w) = words.get(i) {
-            match w.text.as_str() {
+            match w.text {
                 "-i" => icase = true,
                 "-m" => {
                     i += 1;
-                    let m = words.get(i).map(|w| w.text.as_str()).unwrap_or("");
+                    let m = words.get(i).map(|w| w.text).unwrap_or("");
                     method = Some(match m {
                         "found" => MatchMethod::Found,
                         "str" => MatchMethod::Str,
@@ -743,7 +743,7 @@ impl Compiler {
                 }
                 "-n" => {}
                 "-f" => {
-                    let file = words.get(i + 1).map_or("", |w| w.text.as_str());
+                    let file = words.get(i + 1).map_or("", |w| w.text);
                     self.note(
                         w,
                         format!(
@@ -761,7 +761,7 @@ impl Compiler {
             i += 1;
         }
         let method = method.unwrap_or(MatchMethod::Str);
-        let raw: Vec<String> = words[i..].iter().map(|w| w.text.clone()).collect();
+        let raw: Vec<String> = words[i..].iter().map(|w| w.text.to_string()).collect();
         let mut regexes = Vec::new();
         if method == MatchMethod::Reg {
             for (w, p) in words[i..].iter().zip(&raw) {
@@ -795,7 +795,7 @@ impl Compiler {
             let w = &words[i];
             let (negated, text) = match w.text.strip_prefix('!') {
                 Some(rest) => (true, rest.to_string()),
-                None => (false, w.text.clone()),
+                None => (false, w.text.to_string()),
             };
             if text == "||" || text == "or" {
                 groups.push(Vec::new());
@@ -825,10 +825,10 @@ impl Compiler {
     }
 
     /// Splits `words` at `if`/`unless`; compiles the condition.
-    fn split_condition<'w>(
+    fn split_condition<'w, 'd>(
         &mut self,
-        words: &'w [Word],
-    ) -> Option<(&'w [Word], Option<Arc<Condition>>)> {
+        words: &'w [Word<'d>],
+    ) -> Option<(&'w [Word<'d>], Option<Arc<Condition>>)> {
         match words
             .iter()
             .position(|w| w.text == "if" || w.text == "unless")
@@ -880,7 +880,7 @@ impl Compiler {
     /// `set-var(NAME)`, `set-var-fmt(NAME)` and `unset-var(NAME)` of `http-request` and
     /// `tcp-request`; None for another action.
     fn var_action(&mut self, action: &Word, expr: Option<&Word>) -> Option<Action> {
-        let a = action.text.as_str();
+        let a = action.text;
         let inner = |prefix: &str| a[prefix.len()..].trim_end_matches(')').to_string();
         if a.starts_with("set-var-fmt(") {
             // A log-format string: its value is not modelled, the variable becomes unknown.
@@ -915,7 +915,7 @@ impl Compiler {
     fn http_request(&mut self, d: &Directive) -> Option<Rule> {
         let args = d.args();
         let first = args.first()?;
-        let (before, cond) = self.split_condition(args)?;
+        let (before, cond) = self.split_condition(&args)?;
         let status_after = |key: &str, default: u16| {
             before
                 .iter()
@@ -972,7 +972,7 @@ impl Compiler {
                 let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
                 // Headers the rules of a socket proxy look at change what later rules see.
                 let header_action = matches!(
-                    first.text.as_str(),
+                    first.text,
                     "add-header" | "set-header" | "del-header" | "replace-header" | "replace-value"
                 );
                 if header_action
@@ -1007,7 +1007,7 @@ impl Compiler {
     /// `delay`.
     fn tcp_request(&mut self, d: &Directive, delay: &mut bool) -> Option<Rule> {
         let args = d.args();
-        let phase = match args.first()?.text.as_str() {
+        let phase = match args.first()?.text {
             "connection" => Phase::Connection,
             "session" => Phase::Session,
             "content" => Phase::Content,
@@ -1021,7 +1021,7 @@ impl Compiler {
                 return None;
             }
             _ => {
-                self.note(&d.words[0], format!("`tcp-request {}`", args[0].text));
+                self.note(&d.first(), format!("`tcp-request {}`", args[0].text));
                 return None;
             }
         };
@@ -1133,12 +1133,12 @@ impl Compiler {
         for d in &section.directives {
             match d.keyword() {
                 "acl" => {
-                    let Some(name) = d.args().first() else {
+                    let Some(name) = d.word(1) else {
                         continue;
                     };
                     if let Some(acl) = self.shared_acl(&d.args()[1..]) {
                         let next = proxy.acls.len();
-                        let i = *acl_names.entry(name.text.as_str()).or_insert(next);
+                        let i = *acl_names.entry(name.text).or_insert(next);
                         if i == next {
                             proxy.acls.push(Vec::new());
                         }
@@ -1149,7 +1149,7 @@ impl Compiler {
                     if let Some(rule) = self.http_request(d) {
                         proxy.rules.push(rule);
                     } else if d.args().is_empty() {
-                        self.note(&d.words[0], "`http-request` without an action".into());
+                        self.note(&d.first(), "`http-request` without an action".into());
                     }
                 }
                 "tcp-request" => {
@@ -1167,7 +1167,7 @@ impl Compiler {
                             self.note(b, "a dynamic `use_backend` name".into());
                         } else {
                             proxy.use_backends.push(UseBackend {
-                                backend: b.text.clone(),
+                                backend: b.text.to_string(),
                                 target: None,
                                 cond,
                                 line: d.line,
@@ -1192,7 +1192,7 @@ impl Compiler {
                 }
                 "http-request-rules" | "use-server" | "redirect" | "block" | "reqdeny"
                 | "reqrep" => {
-                    self.note(&d.words[0], format!("`{}`", d.keyword()));
+                    self.note(&d.first(), format!("`{}`", d.keyword()));
                 }
                 _ => {}
             }
@@ -1421,7 +1421,7 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
             let delay = d.keyword() == "tcp-request" && d.arg(0) == Some("inspect-delay");
             if matches!(d.keyword(), "http-request" | "tcp-request" | "use_backend") && !delay {
                 compiler.note(
-                    &d.words[0],
+                    &d.first(),
                     format!("`{}` in a defaults section", d.keyword()),
                 );
             }

@@ -45,10 +45,21 @@ impl Span {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
-    pub text: String,
+/// One word of a directive as the parser read it (after unquoting and variable expansion),
+/// borrowed from its [`Directive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word<'a> {
+    pub text: &'a str,
     pub span: Span,
+}
+
+/// Where a word of a directive sits: where its text ends in [`Directive::text`] (it starts
+/// where the previous one ends), and its column and width in the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    end: u32,
+    column: u32,
+    width: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,23 +98,68 @@ impl SectionKind {
 }
 
 /// One configuration line: a keyword and its arguments.
-#[derive(Debug, Clone)]
+///
+/// The parse tree keeps every word of the file, so it is most of lint's memory on a large
+/// config: a directive holds its words' texts in one allocation and 12 bytes per word for where
+/// each sits, instead of a `String` and a span per word (which was about 5x the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
-    pub words: Vec<Word>,
+    /// The texts of the words, one after another.
+    text: Box<str>,
+    /// One per word; never empty (a line without words is not a directive).
+    slots: Box<[Slot]>,
     pub line: usize,
 }
 
 impl Directive {
-    pub fn keyword(&self) -> &str {
-        &self.words[0].text
+    /// How many words, the keyword included.
+    pub fn len(&self) -> usize {
+        self.slots.len()
     }
 
-    pub fn args(&self) -> &[Word] {
-        &self.words[1..]
+    /// Never true for a parsed directive; here for the `len` convention.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The `i`th word, the keyword being word 0.
+    pub fn word(&self, i: usize) -> Option<Word<'_>> {
+        let slot = self.slots.get(i)?;
+        let start = match i.checked_sub(1).and_then(|p| self.slots.get(p)) {
+            Some(previous) => previous.end as usize,
+            None => 0,
+        };
+        Some(Word {
+            // A directive of more than 4 GB is cut short rather than sliced mid-character.
+            text: self.text.get(start..slot.end as usize).unwrap_or(""),
+            span: Span::new(self.line, slot.column as usize, slot.width as usize),
+        })
+    }
+
+    /// Every word, the keyword first.
+    pub fn words(&self) -> impl DoubleEndedIterator<Item = Word<'_>> + Clone + '_ {
+        (0..self.slots.len()).filter_map(move |i| self.word(i))
+    }
+
+    /// The keyword, as a word with its place.
+    pub fn first(&self) -> Word<'_> {
+        self.word(0).unwrap_or(Word {
+            text: "",
+            span: Span::new(self.line, 1, 0),
+        })
+    }
+
+    pub fn keyword(&self) -> &str {
+        self.first().text
+    }
+
+    /// The words after the keyword.
+    pub fn args(&self) -> Vec<Word<'_>> {
+        self.words().skip(1).collect()
     }
 
     pub fn arg(&self, i: usize) -> Option<&str> {
-        self.words.get(i + 1).map(|w| w.text.as_str())
+        self.word(i + 1).map(|w| w.text)
     }
 }
 
@@ -237,36 +293,39 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
         env.entry(name.to_string()).or_insert(value);
     }
     let mut blocks: Vec<Block> = Vec::new();
+    let mut words = LineWords::default();
     let taking = |blocks: &[Block]| blocks.last().is_none_or(|b| b.taking && b.outer);
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        let tokens = match tokenize(raw, line_no, &env, &mut config.unset) {
-            Ok(t) => t,
+        let comment = match tokenize(raw, line_no, &env, &mut config.unset, &mut words) {
+            Ok(c) => c,
             Err(e) => {
                 config.errors.push(e);
                 continue;
             }
         };
-        if let Some(comment) = &tokens.comment {
+        if let Some(comment) = comment {
             let c = comment.trim();
             if let Some(json) = c.strip_prefix("sockproxy-gen-inputs:") {
                 config.inputs_header = Some((line_no, json.trim().to_string()));
             }
         }
-        if tokens.words.is_empty() {
+        if words.is_empty() {
             continue;
         }
-        let first = tokens.words[0].text.clone();
+        let directive = words.directive(line_no);
         let error = |message: String| ParseError {
             line: line_no,
-            column: tokens.words[0].span.column(),
+            column: directive.first().span.column(),
             message,
         };
-        if first.starts_with('.') {
-            let rest = tokens.words[1..]
-                .iter()
-                .map(|w| w.text.as_str())
+        if directive.keyword().starts_with('.') {
+            let first = directive.keyword().to_string();
+            let rest = directive
+                .words()
+                .skip(1)
+                .map(|w| w.text)
                 .collect::<Vec<_>>()
                 .join(" ");
             let outer = taking(&blocks);
@@ -378,12 +437,6 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
         if !taking(&blocks) {
             continue;
         }
-        let mut words = tokens.words;
-        words.shrink_to_fit();
-        let directive = Directive {
-            words,
-            line: line_no,
-        };
         let keyword = directive.keyword().to_string();
         // HAProxy recognises a section keyword as the first word of a line, indented or not.
         match SectionKind::parse(&keyword) {
@@ -405,7 +458,7 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
                 }
                 None => config.errors.push(ParseError {
                     line: line_no,
-                    column: directive.words[0].span.column(),
+                    column: directive.first().span.column(),
                     message: format!(
                         "`{keyword}` outside any section; start with `global`, `defaults`, `frontend`, `backend` or `listen`"
                     ),
@@ -426,7 +479,7 @@ pub fn parse_assuming(text: &str, env: &Env, version: Version, assume: Assume) -
 
 /// `setenv`, `presetenv`, `unsetenv` and `resetenv` of the global section.
 fn change_environment(directive: &Directive, env: &mut Env) {
-    let args: Vec<&str> = directive.args().iter().map(|w| w.text.as_str()).collect();
+    let args: Vec<&str> = directive.words().skip(1).map(|w| w.text).collect();
     match (directive.keyword(), args.as_slice()) {
         ("setenv", [name, value, ..]) => {
             env.insert(name.to_string(), value.to_string());
@@ -445,20 +498,46 @@ fn change_environment(directive: &Directive, env: &mut Env) {
     }
 }
 
-struct Tokens {
-    words: Vec<Word>,
-    comment: Option<String>,
+/// The words of one line while it is read. Its buffers are reused from line to line, so
+/// reading a word allocates nothing; a [`Directive`] takes an exact-size copy.
+#[derive(Debug, Default)]
+struct LineWords {
+    chars: Vec<char>,
+    /// The texts of the words, one after another.
+    text: String,
+    slots: Vec<Slot>,
 }
 
-/// Splits one line into words as HAProxy does.
-fn tokenize(
-    line: &str,
+impl LineWords {
+    fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    fn directive(&self, line: usize) -> Directive {
+        Directive {
+            text: Box::from(self.text.as_str()),
+            slots: Box::from(self.slots.as_slice()),
+            line,
+        }
+    }
+}
+
+/// Splits one line into words as HAProxy does, into `out`; returns the comment after `#`.
+fn tokenize<'l>(
+    line: &'l str,
     line_no: usize,
     env: &Env,
     unset: &mut Vec<UnsetVariable>,
-) -> Result<Tokens, ParseError> {
-    let chars: Vec<char> = line.chars().collect();
-    let mut words = Vec::new();
+    out: &mut LineWords,
+) -> Result<Option<&'l str>, ParseError> {
+    out.chars.clear();
+    out.chars.extend(line.chars());
+    out.text.clear();
+    out.slots.clear();
+    let chars = &out.chars;
+    let text = &mut out.text;
+    let slots = &mut out.slots;
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let mut i = 0;
     let err = |column: usize, message: String| ParseError {
         line: line_no,
@@ -470,21 +549,18 @@ fn tokenize(
             i += 1;
         }
         if i >= chars.len() {
-            return Ok(Tokens {
-                words,
-                comment: None,
-            });
+            return Ok(None);
         }
         if chars[i] == '#' {
-            return Ok(Tokens {
-                words,
-                comment: Some(chars[i + 1..].iter().collect()),
-            });
+            let at = line
+                .char_indices()
+                .nth(i + 1)
+                .map_or(line.len(), |(b, _)| b);
+            return Ok(Some(&line[at..]));
         }
         let start = i;
-        let mut text = String::new();
-        // Words that a `"${VAR[*]}"` split off before `text`.
-        let mut extra: Vec<String> = Vec::new();
+        // Where the words that a `"${VAR[*]}"` split off end.
+        let mut split_ends: Vec<usize> = Vec::new();
         while i < chars.len() && !chars[i].is_whitespace() {
             match chars[i] {
                 '#' => break,
@@ -595,7 +671,7 @@ fn tokenize(
                                             text.push_str(first);
                                         }
                                         for part in parts {
-                                            extra.push(std::mem::take(&mut text));
+                                            split_ends.push(text.len());
                                             text.push_str(part);
                                         }
                                     } else {
@@ -618,14 +694,12 @@ fn tokenize(
             }
         }
         if i > start {
-            let span = Span::new(line_no, start + 1, i - start);
-            // No growth slack: the parse tree keeps every word of the file.
-            for mut text in extra {
-                text.shrink_to_fit();
-                words.push(Word { text, span });
-            }
-            text.shrink_to_fit();
-            words.push(Word { text, span });
+            split_ends.push(text.len());
+            slots.extend(split_ends.into_iter().map(|end| Slot {
+                end: narrow(end),
+                column: narrow(start + 1),
+                width: narrow(i - start),
+            }));
         }
     }
 }
@@ -664,11 +738,11 @@ mod tests {
     fn words(line: &str) -> Vec<String> {
         let env: Env = [("SOCK".to_string(), "/run/d.sock".to_string())].into();
         let mut unset = Vec::new();
-        tokenize(line, 1, &env, &mut unset)
-            .unwrap()
-            .words
-            .into_iter()
-            .map(|w| w.text)
+        let mut out = LineWords::default();
+        tokenize(line, 1, &env, &mut unset, &mut out).unwrap();
+        out.directive(1)
+            .words()
+            .map(|w| w.text.to_string())
             .collect()
     }
 
@@ -690,8 +764,9 @@ mod tests {
         assert_eq!(words(r#"x pre"mid dle"post"#), ["x", "premid dlepost"]);
         assert_eq!(words(r"x \x41"), ["x", "A"]);
         let mut unset = Vec::new();
-        assert!(tokenize("x \"open", 3, &Env::new(), &mut unset).is_err());
-        tokenize("x \"${NOPE}\"", 3, &Env::new(), &mut unset).unwrap();
+        let mut out = LineWords::default();
+        assert!(tokenize("x \"open", 3, &Env::new(), &mut unset, &mut out).is_err());
+        tokenize("x \"${NOPE}\"", 3, &Env::new(), &mut unset, &mut out).unwrap();
         assert_eq!(unset[0].name, "NOPE");
     }
 
@@ -790,9 +865,8 @@ mod tests {
         let c = parse(text, &env, Version::parse("3.2").unwrap());
         let words = |i: usize| -> Vec<String> {
             c.sections[0].directives[i]
-                .words
-                .iter()
-                .map(|w| w.text.clone())
+                .words()
+                .map(|w| w.text.to_string())
                 .collect()
         };
         assert_eq!(

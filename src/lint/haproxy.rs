@@ -188,7 +188,7 @@ fn body_guard_gaps(section: &Section, kind: crate::guard::BodyKind) -> Vec<Strin
     let words: BTreeSet<&str> = section
         .directives
         .iter()
-        .flat_map(|d| d.words.iter().map(|w| w.text.as_str()))
+        .flat_map(|d| d.words().map(|w| w.text))
         .collect();
     let mut missing = Vec::new();
     // The checks that make a body judgeable come first: without them the others see a part.
@@ -252,11 +252,11 @@ fn rule_words(section: &Section, line: usize) -> Vec<&str> {
     let Some(d) = section.directives.iter().find(|d| d.line == line) else {
         return Vec::new();
     };
-    let mut words: Vec<&str> = d.words.iter().map(|w| w.text.as_str()).collect();
+    let mut words: Vec<&str> = d.words().map(|w| w.text).collect();
     let names: BTreeSet<&str> = words.iter().map(|w| w.trim_start_matches('!')).collect();
     for a in section.directives.iter().filter(|a| a.keyword() == "acl") {
         if a.arg(0).is_some_and(|n| names.contains(n)) {
-            words.extend(a.words.iter().skip(2).map(|w| w.text.as_str()));
+            words.extend(a.words().skip(2).map(|w| w.text));
         }
     }
     words
@@ -471,7 +471,7 @@ fn bypass_prone(
     let mut seen = BTreeSet::new();
     let mut check = |words: &[config::Word], line: usize, findings: &mut Vec<Finding>| {
         let Some(fetch) = words.first() else { return };
-        let f = fetch.text.as_str();
+        let f = fetch.text;
         let on_path = ["path", "url"]
             .iter()
             .any(|p| f == *p || f.starts_with(&format!("{p},")) || f.starts_with(&format!("{p}_")));
@@ -649,10 +649,19 @@ const FACILITIES: &[&str] = &[
     "local5", "local6", "local7",
 ];
 
+/// What the checks after the frontend loop need of a judged frontend (its matrix is kept only
+/// when the output prints it).
+struct Judged<'c> {
+    section: &'c Section,
+    frontend: String,
+    /// Some route is forwarded for certain.
+    allows_any: bool,
+}
+
 fn hardening(
     path: &Path,
     parsed: &Config,
-    entries: &[(&Section, &Matrix)],
+    entries: &[&Judged],
     stream_backends: &BTreeMap<String, (bool, bool)>,
     findings: &mut Vec<Finding>,
 ) {
@@ -670,7 +679,7 @@ fn hardening(
                 ));
             }
             if d.keyword() == "log" && d.arg(0) != Some("global") {
-                let words: Vec<&str> = d.args().iter().map(|w| w.text.as_str()).collect();
+                let words: Vec<&str> = d.args().iter().map(|w| w.text).collect();
                 if let Some(f) = words.iter().position(|w| FACILITIES.contains(w)) {
                     if let Some(level) = words.get(f + 1).filter(|l| QUIET_LEVELS.contains(l)) {
                         findings.push(Finding::new(
@@ -687,7 +696,9 @@ fn hardening(
     let global_log = parsed
         .sections_of(SectionKind::Global)
         .any(|g| g.directives.iter().any(|d| d.keyword() == "log"));
-    for (section, m) in entries {
+    for judged in entries {
+        let section = judged.section;
+        let frontend = &judged.frontend;
         let has = |s: &Section, f: &dyn Fn(&Directive) -> bool| s.directives.iter().any(f);
         let in_either =
             |f: &dyn Fn(&Directive) -> bool| has(section, f) || defaults.is_some_and(|d| has(d, f));
@@ -702,14 +713,14 @@ fn hardening(
                 Code::NoRequestLog,
                 path,
                 section.line,
-                format!("frontend `{}` writes no per-request log line (needs `option httplog` or `log-format`, and a `log` target)", m.frontend),
+                format!("frontend `{frontend}` writes no per-request log line (needs `option httplog` or `log-format`, and a `log` target)"),
             ));
         }
         let observes = |token: &str| {
             section.directives.iter().find(|d| {
                 d.keyword() == "http-request"
                     && d.arg(0) == Some("allow")
-                    && d.words.iter().any(|w| w.text == format!("{token}:"))
+                    && d.words().any(|w| w.text == format!("{token}:"))
             })
         };
         for (token, mode) in [
@@ -721,22 +732,22 @@ fn hardening(
                     Code::ReportOnly,
                     path,
                     d.line,
-                    format!("frontend `{}` is {mode}: requests outside its policy are forwarded and logged as {token}:ROUTE, not denied; re-render without that option to enforce", m.frontend),
+                    format!("frontend `{frontend}` is {mode}: requests outside its policy are forwarded and logged as {token}:ROUTE, not denied; re-render without that option to enforce"),
                 ));
             }
         }
         let looks_at_upgrade = section.directives.iter().any(|d| {
-            d.words.iter().any(|w| {
+            d.words().any(|w| {
                 let t = w.text.to_ascii_lowercase();
                 t.contains("hdr(upgrade)") || t.contains("hdr(connection)")
             })
         });
-        if m.allowed().next().is_some() && !looks_at_upgrade {
+        if judged.allows_any && !looks_at_upgrade {
             findings.push(Finding::new(
                 Code::NoUpgradeControl,
                 path,
                 section.line,
-                format!("frontend `{}` has no rule on Upgrade: a request the daemon upgrades becomes an uninspected tunnel", m.frontend),
+                format!("frontend `{frontend}` has no rule on Upgrade: a request the daemon upgrades becomes an uninspected tunnel"),
             ));
         }
     }
@@ -1131,10 +1142,10 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     let mut findings = Vec::new();
     for s in &parsed.sections {
         for d in &s.directives {
-            let words: Vec<&str> = d.words.iter().take(3).map(|w| w.text.as_str()).collect();
+            let words: Vec<&str> = d.words().take(3).map(|w| w.text).collect();
             match keywords::lookup(options.version, &s.keyword, &words) {
                 None => {
-                    let w = &d.words[0];
+                    let w = &d.first();
                     return Err(malformed(
                         path,
                         w.span.line(),
@@ -1159,7 +1170,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                                 s.keyword
                             ),
                         )
-                        .at(d.words[0].span.column(), d.words[0].span.width()),
+                        .at(d.first().span.column(), d.first().span.width()),
                     );
                 }
                 Some(_) => {}
@@ -1184,7 +1195,8 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     // The routes whose verdict is uncertain, by the line of what makes it so.
     let mut uncertain: Uncertain = BTreeMap::new();
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
-    let mut entries = Vec::new();
+    let mut entries: Vec<Judged> = Vec::new();
+    let mut matrices: Vec<Matrix> = Vec::new();
     let mut stream_backends: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     // The bypass search is the costliest check of a small file: results are shared by
     // frontends with the same rules in files that are the same but for their binds and header
@@ -1290,13 +1302,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .collect();
         let key: Vec<String> = rules
             .iter()
-            .map(|d| {
-                d.words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|d| d.words().map(|w| w.text).collect::<Vec<_>>().join(" "))
             .collect();
         let found = cached_bypasses((file_key, key), || {
             bypasses(catalog, &model, entry, &m)
@@ -1322,20 +1328,26 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                 ),
             ));
         }
-        entries.push((section, m));
+        entries.push(Judged {
+            section,
+            frontend: m.frontend.clone(),
+            allows_any: m.allowed().next().is_some(),
+        });
+        if options.keep_matrices {
+            matrices.push(m);
+        }
     }
     unevaluable(catalog, path, &model, &uncertain, &mut findings);
     // A frontend that only forwards to other frontends of the file (a tcp-mode listener in
     // front of the HTTP rules) logs and inspects there.
-    let hardened: Vec<(&Section, &Matrix)> = entries
+    let hardened: Vec<&Judged> = entries
         .iter()
-        .filter(|(s, _)| {
+        .filter(|j| {
             model
                 .entries()
-                .find(|p| p.line == s.line)
+                .find(|p| p.line == j.section.line)
                 .is_none_or(|p| !model.forwards_only_within(p))
         })
-        .map(|(s, m)| (*s, m))
         .collect();
     hardening(path, &parsed, &hardened, &stream_backends, &mut findings);
     // The main pass is the parse with undecided conditions taken as false.
@@ -1417,7 +1429,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         kind: FileKind::Haproxy,
         baseline: base.as_ref().map(|b| b.label.clone()),
         findings,
-        matrices: entries.into_iter().map(|(_, m)| m).collect(),
+        matrices,
         baseline_text: base.and_then(|b| b.rendered),
         // The caller moves the text in (`lint_text`).
         source: String::new(),

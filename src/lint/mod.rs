@@ -43,6 +43,10 @@ pub struct LintOptions {
     /// Where each value of `env` came from (`compose.yaml:12`, `proxy.env:3`, `--env`), for the
     /// account of the environment a flag-driven config is judged with.
     pub env_sources: std::collections::BTreeMap<String, String>,
+    /// Whether each report keeps its frontends' permission matrices (only the JSON output
+    /// prints them). A matrix is some 50 KB a frontend: a large config linted for text output
+    /// would hold several times its size in matrices nobody reads.
+    pub keep_matrices: bool,
 }
 
 impl LintOptions {
@@ -80,6 +84,7 @@ impl LintOptions {
             dialect,
             preset_baseline,
             env_sources: Default::default(),
+            keep_matrices: true,
         })
     }
 }
