@@ -44,7 +44,7 @@ pub struct LintOptions {
     /// account of the environment a flag-driven config is judged with.
     pub env_sources: std::collections::BTreeMap<String, String>,
     /// Whether each report keeps its frontends' permission matrices (only the JSON output
-    /// prints them). A matrix is some 50 KB a frontend: a large config linted for text output
+    /// prints them). A matrix is some 80 KB a frontend: a large config linted for text output
     /// would hold several times its size in matrices nobody reads.
     pub keep_matrices: bool,
 }
