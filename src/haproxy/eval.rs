@@ -373,6 +373,54 @@ impl Outcome {
     }
 }
 
+/// Actions of `http-request` and `tcp-request` rules that neither answer nor change what a
+/// later rule or the daemon sees of the request (as far as a socket proxy's rules look):
+/// marks, logging, counters, priorities, the connection's addresses (conditions on the
+/// client's address are uncertain anyway).
+const NEUTRAL_ACTIONS: &[&str] = &[
+    "capture",
+    "set-log-level",
+    "set-nice",
+    "set-mark",
+    "set-tos",
+    "set-src",
+    "set-src-port",
+    "set-dst",
+    "set-dst-port",
+    "sc-inc-gpc",
+    "sc-inc-gpc0",
+    "sc-inc-gpc1",
+    "sc-add-gpc",
+    "sc-set-gpt",
+    "sc-set-gpt0",
+    "track-sc0",
+    "track-sc1",
+    "track-sc2",
+    "set-priority-class",
+    "set-priority-offset",
+    "set-bandwidth-limit",
+    "set-fc-mark",
+    "set-fc-tos",
+];
+
+/// Neutral in `http-request` only; header actions are neutral unless they touch a header the
+/// rules read (checked where they are compiled).
+const NEUTRAL_HTTP_ACTIONS: &[&str] = &[
+    "add-header",
+    "set-header",
+    "del-header",
+    "replace-header",
+    "replace-value",
+    "set-timeout",
+    "strict-mode",
+    "wait-for-body",
+    "wait-for-handshake",
+    "early-hint",
+];
+
+/// Neutral in `tcp-request` only.
+const NEUTRAL_TCP_ACTIONS: &[&str] = &["expect-proxy", "expect-netscaler-cip"];
+
 struct Compiler {
     unevaluable: Vec<Unevaluable>,
     /// Variable names to their [`VarId`], and the names by id.
@@ -936,39 +984,7 @@ impl Compiler {
             // The connection is closed without an answer.
             "reject" | "silent-drop" => Action::Answer(0),
             "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
-            "add-header"
-            | "set-header"
-            | "del-header"
-            | "replace-header"
-            | "replace-value"
-            | "capture"
-            | "set-log-level"
-            | "set-nice"
-            | "set-mark"
-            | "set-tos"
-            | "set-src"
-            | "set-src-port"
-            | "set-dst"
-            | "set-dst-port"
-            | "sc-inc-gpc"
-            | "sc-inc-gpc0"
-            | "sc-inc-gpc1"
-            | "sc-add-gpc"
-            | "sc-set-gpt"
-            | "sc-set-gpt0"
-            | "track-sc0"
-            | "track-sc1"
-            | "track-sc2"
-            | "set-priority-class"
-            | "set-priority-offset"
-            | "set-bandwidth-limit"
-            | "set-timeout"
-            | "strict-mode"
-            | "wait-for-body"
-            | "wait-for-handshake"
-            | "early-hint"
-            | "set-fc-mark"
-            | "set-fc-tos" => {
+            n if NEUTRAL_ACTIONS.contains(&n) || NEUTRAL_HTTP_ACTIONS.contains(&n) => {
                 let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
                 // Headers the rules of a socket proxy look at change what later rules see.
                 let header_action = matches!(
@@ -1033,31 +1049,9 @@ impl Compiler {
             "accept" => Action::Accept,
             "reject" | "silent-drop" => Action::Answer(0),
             "set-var" | "set-var-fmt" | "unset-var" => self.var_action(first, before.get(1))?,
-            "capture"
-            | "set-mark"
-            | "set-tos"
-            | "set-nice"
-            | "set-log-level"
-            | "set-src"
-            | "set-src-port"
-            | "set-dst"
-            | "set-dst-port"
-            | "expect-proxy"
-            | "expect-netscaler-cip"
-            | "sc-inc-gpc"
-            | "sc-inc-gpc0"
-            | "sc-inc-gpc1"
-            | "sc-add-gpc"
-            | "sc-set-gpt"
-            | "sc-set-gpt0"
-            | "track-sc0"
-            | "track-sc1"
-            | "track-sc2"
-            | "set-priority-class"
-            | "set-priority-offset"
-            | "set-bandwidth-limit"
-            | "set-fc-mark"
-            | "set-fc-tos" => Action::Neutral,
+            n if NEUTRAL_ACTIONS.contains(&n) || NEUTRAL_TCP_ACTIONS.contains(&n) => {
+                Action::Neutral
+            }
             other => {
                 self.note(first, format!("`tcp-request {} {other}`", args[0].text));
                 Action::Opaque
