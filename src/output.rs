@@ -116,6 +116,19 @@ pub fn write_stdout_part(contents: &[u8]) -> Result<Stdout> {
     stdout(contents, false)
 }
 
+/// [`write_stdout_part`] for output too large to build in memory first (lint's JSON of a
+/// large config holds every frontend's matrix): `write` writes it through a buffer.
+pub fn write_stdout_part_with(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Stdout> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(Stdout::Written),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(Stdout::ReaderGone),
+        Err(source) => Err(Error::Stdout { source }),
+    }
+}
+
 fn stdout(contents: &[u8], sync: bool) -> Result<Stdout> {
     if contents.is_empty() && !sync {
         return Ok(Stdout::Written);

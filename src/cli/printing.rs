@@ -40,6 +40,13 @@ pub fn stdout_part(text: &str) -> Result<()> {
     unless_gone(|| output::write_stdout_part(text.as_bytes()))
 }
 
+/// [`stdout_part`] written as it is produced, for output too large to build first.
+pub fn stdout_part_with(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    unless_gone(|| output::write_stdout_part_with(write))
+}
+
 /// Set once stdout's reader has gone: nothing more is written there.
 static READER_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

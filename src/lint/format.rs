@@ -141,15 +141,22 @@ struct JsonReport<'a> {
 }
 
 /// Everything, including suppressed findings (marked), each frontend's matrix, and the files
-/// that could not be linted.
-pub fn json(reports: &[FileReport], failed: &[FailedFile]) -> String {
-    let mut s = serde_json::to_string_pretty(&JsonReport {
-        files: reports,
-        errors: failed,
-    })
-    .expect("serialises");
-    s.push('\n');
-    s
+/// that could not be linted, written to `out` as it is produced: with every frontend's matrix
+/// the document is many times the size of the config (261 MB for a 10 MB one), too much to
+/// build in memory first.
+pub fn write_json(
+    mut out: impl std::io::Write,
+    reports: &[FileReport],
+    failed: &[FailedFile],
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(
+        &mut out,
+        &JsonReport {
+            files: reports,
+            errors: failed,
+        },
+    )?;
+    out.write_all(b"\n")
 }
 
 /// GitHub workflow commands: one `::error file=...::` line per finding.

@@ -172,7 +172,9 @@ pub fn run(args: LintArgs) -> ExitCode {
         match args.format {
             LintFormat::Text => printing::stdout_part(&format::summary(&kept, &failures))?,
             LintFormat::Github => {}
-            LintFormat::Json => printing::stdout_part(&format::json(&kept, &failures))?,
+            LintFormat::Json => {
+                printing::stdout_part_with(|out| format::write_json(out, &kept, &failures))?
+            }
             LintFormat::Sarif => printing::stdout_part(&format::sarif(&kept, &failures))?,
         }
         if args.diff && !streaming {
