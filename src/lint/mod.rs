@@ -9,6 +9,7 @@
 
 pub mod codes;
 pub mod compose;
+pub mod families;
 pub mod format;
 pub mod haproxy;
 
