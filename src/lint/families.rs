@@ -210,3 +210,122 @@ pub fn detect(referenced: &BTreeSet<String>) -> Assumed {
 pub fn assumed_for(text: &str) -> Assumed {
     detect(&super::haproxy::referenced_variables(text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn defaults(a: &Assumed) -> Vec<(String, String)> {
+        a.defaults
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn tecnativa_names_only_are_the_reference_image() {
+        let a = detect(&read(&[
+            "CONTAINERS",
+            "EVENTS",
+            "PING",
+            "POST",
+            "LOG_LEVEL",
+            "GRPC",
+        ]));
+        assert_eq!(a.label, "Tecnativa");
+        assert_eq!(a.image, Some("tecnativa/docker-socket-proxy"));
+        assert!(a.evidence.is_empty() && a.tied.is_empty() && a.others.is_empty());
+        // Tecnativa's Dockerfile sets GRPC=0 (linuxserver's does not set it).
+        assert_eq!(
+            defaults(&a),
+            [
+                ("CONTAINERS", "0"),
+                ("EVENTS", "1"),
+                ("GRPC", "0"),
+                ("LOG_LEVEL", "info"),
+                ("PING", "1"),
+                ("POST", "0"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        assert!(a.unset.is_empty());
+    }
+
+    #[test]
+    fn a_fork_is_recognised_by_its_own_names() {
+        let a = detect(&read(&[
+            "LIBPOD_PING",
+            "ALLOW_LOGS",
+            "GRPC",
+            "PING",
+            "VERSION",
+        ]));
+        assert_eq!(a.label, "linuxserver");
+        assert_eq!(a.image, Some("lscr.io/linuxserver/socket-proxy"));
+        assert_eq!(a.evidence, ["ALLOW_LOGS", "LIBPOD_PING"]);
+        assert_eq!(a.defaults["LIBPOD_PING"], "1");
+        assert_eq!(a.defaults["ALLOW_LOGS"], "0");
+        // Read by linuxserver's template, not set by its Dockerfile (c7c5bdb).
+        assert_eq!(a.unset, ["GRPC"]);
+        // padhi's gate reads METH_POST, and its image leaves EVENTS off.
+        let p = detect(&read(&["METH_POST", "EVENTS", "PING"]));
+        assert_eq!(p.label, "padhi-homelab");
+        assert_eq!(p.defaults["EVENTS"], "0");
+        // ZoeyVid's image sets no LOG_LEVEL: Tecnativa's `info` is not borrowed.
+        let z = detect(&read(&["ALLOW_POWER", "LOG_LEVEL", "EVENTS"]));
+        assert_eq!(z.label, "ZoeyVid");
+        assert!(!z.sets("LOG_LEVEL") && z.defaults["EVENTS"] == "1");
+        // openafc's image is built FROM Tecnativa's: its ENV applies beside openafc's rows.
+        let o = detect(&read(&["LOGS", "INSPECT", "EVENTS", "VERSION"]));
+        assert_eq!(o.label, "openafc");
+        assert_eq!(
+            defaults(&o),
+            [
+                ("EVENTS", "1"),
+                ("INSPECT", "0"),
+                ("LOGS", "0"),
+                ("VERSION", "1")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn mixed_and_tied_files() {
+        // linuxserver's template with one ZoeyVid rule added: linuxserver, and the other name
+        // is named (linuxserver's image does not set it).
+        let a = detect(&read(&[
+            "ALLOW_ARCHIVE",
+            "ALLOW_LOGS",
+            "LIBPOD_PING",
+            "ALLOW_POWER",
+            "PING",
+        ]));
+        assert_eq!(a.label, "linuxserver");
+        assert_eq!(a.others, [("ZoeyVid", vec!["ALLOW_POWER".to_string()])]);
+        assert!(!a.sets("ALLOW_POWER"));
+        assert!(a
+            .reason()
+            .contains("also read ALLOW_POWER of the ZoeyVid template"));
+        // One name of each: no fork is more likely, the reference is used and the tie said.
+        let t = detect(&read(&["ALLOW_PAUSE", "ALLOW_KILL", "PING"]));
+        assert_eq!(t.label, "Tecnativa");
+        assert_eq!(t.tied.len(), 2);
+        assert!(t.tied.contains(&"linuxserver") && t.tied.contains(&"ZoeyVid"));
+        assert!(t.reason().contains("as many names of"), "{}", t.reason());
+        assert_eq!(defaults(&t), [("PING".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn switches_and_template_variables_come_from_the_table() {
+        assert!(permission_flag("LIBPOD_CONTAINERS") && permission_flag("ALLOW_POWER"));
+        assert!(!permission_flag("LOG_LEVEL") && !permission_flag("DISABLE_IPV6"));
+        assert!(template_variable("LOG_LEVEL") && template_variable("DOCKER_BACKEND"));
+        // Variables of images that are not HAProxy templates (wollomatic's Go proxy).
+        assert!(!template_variable("SP_ALLOWFROM") && !template_variable("POSTGRES_PASSWORD"));
+    }
+}

@@ -1359,43 +1359,49 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     if !with_defaults && !permission_flags.is_empty() {
         // Only the flags the rules read, never other variables: a value may be a secret.
         let read: Vec<&String> = referenced.iter().filter(|v| is_flag(v)).collect();
-        let image = assumed.describe();
-        let (mut account, mut zero, mut unset) = (Vec::new(), 0, 0);
+        let (mut given, mut defaults, mut zero, mut unset) =
+            (Vec::new(), Vec::new(), 0, Vec::new());
         for v in &read {
-            let given = options.env.contains_key(*v);
             match (env.get(*v), options.env_sources.get(*v)) {
-                (Some(value), Some(source)) if given => {
-                    account.push(format!("{v}={value} ({source})"))
+                (Some(value), Some(source)) if options.env.contains_key(*v) => {
+                    given.push(format!("{v}={value} ({source})"))
                 }
-                (Some(value), _) if given => account.push(format!("{v}={value}")),
+                (Some(value), _) if options.env.contains_key(*v) => {
+                    given.push(format!("{v}={value}"))
+                }
                 // The image's own values: the ones that are not 0 by name, the 0s counted.
                 (Some(value), _) if value == "0" => zero += 1,
-                (Some(value), _) => account.push(format!("{v}={value} ({image}'s default)")),
-                (None, _) => unset += 1,
+                (Some(value), _) => defaults.push(format!("{v}={value}")),
+                (None, _) => unset.push(v.to_string()),
             }
         }
-        let mut rest = Vec::new();
         if zero > 0 {
-            rest.push(format!(
-                "the {zero} other flag(s) the rules read are 0, {image}'s default"
+            let other = if defaults.is_empty() { "" } else { "other " };
+            defaults.push(format!("0 for the {other}{zero} flag(s)"));
+        }
+        let mut message = format!(
+            "judged with {}",
+            if given.is_empty() {
+                "no flag given".to_string()
+            } else {
+                given.join(", ")
+            }
+        );
+        if !defaults.is_empty() {
+            message.push_str(&format!(
+                "; the defaults of {} for the rest: {}",
+                assumed.describe(),
+                defaults.join(", ")
             ));
         }
-        if unset > 0 {
-            rest.push(format!("{unset} flag(s) the rules read are unset"));
+        if !unset.is_empty() {
+            message.push_str(&format!("; not set: {}", list(&unset)));
         }
         findings.push(Finding::new(
             Code::JudgedEnvironment,
             path,
             flags_line,
-            format!(
-                "judged with {}{}",
-                if account.is_empty() {
-                    "no flag set".to_string()
-                } else {
-                    account.join(", ")
-                },
-                rest.iter().map(|r| format!("; {r}")).collect::<String>()
-            ),
+            message,
         ));
     }
     if with_defaults {
@@ -1413,7 +1419,8 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .collect();
         let zeros = env.values().filter(|v| v.as_str() == "0").count();
         if zeros > 0 {
-            values.push(format!("0 for the other {zeros} flag(s)"));
+            let other = if values.is_empty() { "" } else { "other " };
+            values.push(format!("0 for the {other}{zeros} flag(s)"));
         }
         if !assumed.unset.is_empty() {
             values.push(format!("{} not set", list(&assumed.unset)));
