@@ -847,7 +847,7 @@ fn a_template_is_judged_with_the_defaults_of_its_image() {
     let o = lint(&[linuxserver.to_str().unwrap(), "--env", "CONTAINERS=1"]);
     assert!(
         out(&o).contains(
-            "judged with CONTAINERS=1 (--env); the defaults of the linuxserver image (lscr.io/linuxserver/socket-proxy) for the rest: EVENTS=1, LIBPOD_PING=1, LIBPOD_VERSION=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 24 flag(s); not set: GRPC"
+            "judged with CONTAINERS=1 (--env); the defaults of the linuxserver image (lscr.io/linuxserver/socket-proxy) for the rest: EVENTS=1, LIBPOD_PING=1, LIBPOD_VERSION=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 24 flag(s); set neither by the linuxserver image (lscr.io/linuxserver/socket-proxy) nor by the environment: GRPC"
         ),
         "{}",
         out(&o)
@@ -894,7 +894,10 @@ fn a_template_is_judged_with_the_defaults_of_its_image() {
     }
     // Tecnativa's template gets Tecnativa's defaults, and nothing of linuxserver's.
     let assumed = families::assumed_for(&std::fs::read_to_string(&tecnativa).unwrap());
-    assert_eq!(assumed.image, Some("tecnativa/docker-socket-proxy"));
+    assert_eq!(
+        assumed.image.as_deref(),
+        Some("tecnativa/docker-socket-proxy")
+    );
     assert!(assumed.defaults.keys().all(|k| !k.starts_with("LIBPOD_")));
     let report = json_report(&[tecnativa.to_str().unwrap()]);
     let spg006 = report["files"][0]["findings"]
@@ -909,4 +912,65 @@ fn a_template_is_judged_with_the_defaults_of_its_image() {
         ),
         "{spg006}"
     );
+}
+
+/// With `--compose`, the image the proxy service runs decides which defaults apply to the flags
+/// its environment does not set: the official `haproxy` image sets none (so `/events` and
+/// `/_ping` are closed unless given), a known proxy image sets its own.
+#[test]
+fn the_compose_services_image_decides_the_defaults() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::copy(root.join("tests/fixtures/tecnativa-style.cfg"), &cfg).unwrap();
+    let compose = |image: &str| {
+        let file = dir
+            .path()
+            .join(format!("{}.yaml", image.replace(['/', ':'], "-")));
+        std::fs::write(
+            &file,
+            format!(
+                "services:\n  sockproxy:\n    image: {image}\n    environment:\n      CONTAINERS: \"1\"\n      PORT: \"2375\"\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n      - ./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro\n"
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let run = |image: &str| {
+        let file = compose(image);
+        let args = [cfg.to_str().unwrap(), "--compose", file.to_str().unwrap()];
+        let o = lint(&args);
+        assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+        let report = json_report(&args);
+        let allowed: std::collections::BTreeSet<String> = verdicts(&report, "dockerfrontend")
+            .into_iter()
+            .filter(|(_, allowed, _, _)| *allowed)
+            .map(|(name, ..)| name)
+            .collect();
+        (out(&o), allowed)
+    };
+    let (text, allowed) = run("haproxy:3.2-alpine");
+    assert!(
+        text.contains("info[SPG007]: judged with CONTAINERS=1 (")
+            && text.contains("; set neither by the haproxy image (haproxy:3.2-alpine) nor by the environment: ALLOW_RESTARTS, ALLOW_START, ALLOW_STOP, AUTH, BUILD, COMMIT, CONFIGS, DISTRIBUTION (+")
+            && !text.contains("defaults of"),
+        "{text}"
+    );
+    assert!(allowed.contains("GET /containers/json"), "{allowed:?}");
+    for closed in ["GET /events", "GET /_ping", "GET /version"] {
+        assert!(!allowed.contains(closed), "{closed}: {allowed:?}");
+    }
+    let (text, allowed) = run("tecnativa/docker-socket-proxy:0.4.1");
+    assert!(
+        text.contains("; the defaults of the Tecnativa image (tecnativa/docker-socket-proxy:0.4.1) for the rest: EVENTS=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 23 flag(s)"),
+        "{text}"
+    );
+    for open in [
+        "GET /containers/json",
+        "GET /events",
+        "GET /_ping",
+        "GET /version",
+    ] {
+        assert!(allowed.contains(open), "{open}: {allowed:?}");
+    }
 }

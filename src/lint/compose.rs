@@ -385,7 +385,7 @@ impl Tables {
             .map(|(i, _)| *i)
     }
 
-    fn image_family(&self, image: &str) -> Option<Family> {
+    pub(super) fn image_family(&self, image: &str) -> Option<Family> {
         let repo = image_repository(image);
         self.images
             .iter()
@@ -2715,6 +2715,19 @@ pub fn proxy_environment_with_sources(
         .into_iter()
         .filter_map(|e| Some((e.key, e.value?, e.source)))
         .collect())
+}
+
+/// The image of the (first) socket proxy service of a compose file, interpolated as
+/// [`proxy_environment_with_sources`] reads it: the image whose defaults apply to the flags the
+/// environment does not set.
+pub fn proxy_image(path: &Path, text: &str, env: &Env) -> Result<Option<String>> {
+    let compose = Compose::load(path, text, env)?;
+    let services = compose.services();
+    Ok(services
+        .iter()
+        .find(|s| s.family.is_some())
+        .map(|s| s.image.clone())
+        .filter(|i| !i.is_empty()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,8 +20,11 @@ use crate::haproxy::syntax::Env;
 pub struct Assumed {
     /// How messages name the image family: `linuxserver`.
     pub label: &'static str,
-    /// The image it is published as: `lscr.io/linuxserver/socket-proxy`.
-    pub image: Option<&'static str>,
+    /// The image it is published as (`lscr.io/linuxserver/socket-proxy`), or the image the
+    /// compose file runs it with.
+    pub image: Option<String>,
+    /// Chosen by the image of the compose service that runs the file, not by its names.
+    pub run_by_compose: bool,
     /// The names the rules read that only this family's template reads (empty for Tecnativa,
     /// the reference every fork adds to).
     pub evidence: Vec<String>,
@@ -39,7 +42,7 @@ pub struct Assumed {
 impl Assumed {
     /// `the linuxserver image (lscr.io/linuxserver/socket-proxy)`
     pub fn describe(&self) -> String {
-        match self.image {
+        match &self.image {
             Some(image) => format!("the {} image ({image})", self.label),
             None => format!("the {} image", self.label),
         }
@@ -47,7 +50,9 @@ impl Assumed {
 
     /// Why this family: the names that decided it, or why the reference was taken.
     pub fn reason(&self) -> String {
-        let mut why = if !self.tied.is_empty() {
+        let mut why = if self.run_by_compose {
+            "the image the compose file's proxy service runs".to_string()
+        } else if !self.tied.is_empty() {
             format!(
                 "the rules read as many names of {} templates as of each other, so the reference image's are used",
                 self.tied.join(" and ")
@@ -182,6 +187,31 @@ pub fn detect(referenced: &BTreeSet<String>) -> Assumed {
         .filter(|(f, _)| *f != family)
         .map(|(f, own)| (f.label(), own.clone()))
         .collect();
+    let mut assumed = assume(family, referenced);
+    assumed.evidence = evidence;
+    assumed.others = others;
+    assumed.tied = tied;
+    assumed
+}
+
+/// The image `image` (a compose service's `image:`) as the one that runs a config that reads
+/// `referenced`: a known socket-proxy image whose template reads flags, or the official
+/// `haproxy` image, which sets none of them. `None` for an image the table does not know (the
+/// file's names decide then, [`detect`]) or one that runs no HAProxy template.
+pub fn for_image(image: &str, referenced: &BTreeSet<String>) -> Option<Assumed> {
+    let family = tables().image_family(image)?;
+    if family != Family::Haproxy && !template_families().contains(&family) {
+        return None;
+    }
+    let mut assumed = assume(family, referenced);
+    assumed.image = Some(image.to_string());
+    assumed.run_by_compose = true;
+    Some(assumed)
+}
+
+/// `family`'s values for the variables read (its own rows, then those of the image it is
+/// built from).
+fn assume(family: Family, referenced: &BTreeSet<String>) -> Assumed {
     let mut defaults = Env::new();
     let mut unset = Vec::new();
     for v in referenced {
@@ -196,10 +226,11 @@ pub fn detect(referenced: &BTreeSet<String>) -> Assumed {
     }
     Assumed {
         label: family.label(),
-        image: tables().image_of(family),
-        evidence,
-        others,
-        tied,
+        image: tables().image_of(family).map(str::to_string),
+        run_by_compose: false,
+        evidence: Vec::new(),
+        others: Vec::new(),
+        tied: Vec::new(),
         defaults,
         unset,
     }
@@ -237,7 +268,7 @@ mod tests {
             "GRPC",
         ]));
         assert_eq!(a.label, "Tecnativa");
-        assert_eq!(a.image, Some("tecnativa/docker-socket-proxy"));
+        assert_eq!(a.image.as_deref(), Some("tecnativa/docker-socket-proxy"));
         assert!(a.evidence.is_empty() && a.tied.is_empty() && a.others.is_empty());
         // Tecnativa's Dockerfile sets GRPC=0 (linuxserver's does not set it).
         assert_eq!(
@@ -265,7 +296,7 @@ mod tests {
             "VERSION",
         ]));
         assert_eq!(a.label, "linuxserver");
-        assert_eq!(a.image, Some("lscr.io/linuxserver/socket-proxy"));
+        assert_eq!(a.image.as_deref(), Some("lscr.io/linuxserver/socket-proxy"));
         assert_eq!(a.evidence, ["ALLOW_LOGS", "LIBPOD_PING"]);
         assert_eq!(a.defaults["LIBPOD_PING"], "1");
         assert_eq!(a.defaults["ALLOW_LOGS"], "0");
@@ -318,6 +349,28 @@ mod tests {
         assert!(t.tied.contains(&"linuxserver") && t.tied.contains(&"ZoeyVid"));
         assert!(t.reason().contains("as many names of"), "{}", t.reason());
         assert_eq!(defaults(&t), [("PING".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn the_compose_image_decides_when_there_is_one() {
+        let names = read(&["LIBPOD_PING", "ALLOW_LOGS", "EVENTS", "PING"]);
+        // The official image sets no flag: every one the rules read is unset.
+        let h = for_image("docker.io/library/haproxy:3.2-alpine", &names).unwrap();
+        assert_eq!(h.label, "haproxy");
+        assert_eq!(
+            h.image.as_deref(),
+            Some("docker.io/library/haproxy:3.2-alpine")
+        );
+        assert!(h.defaults.is_empty() && h.run_by_compose);
+        assert!(h.reason().contains("compose"));
+        // Tecnativa's image runs a linuxserver-style file: Tecnativa's values, LIBPOD_* not set.
+        let t = for_image("tecnativa/docker-socket-proxy:0.4.1", &names).unwrap();
+        assert_eq!(t.label, "Tecnativa");
+        assert_eq!(defaults(&t).len(), 2);
+        assert!(!t.sets("LIBPOD_PING") && t.defaults["EVENTS"] == "1");
+        // Unknown images and proxies that run no HAProxy template: the names decide.
+        assert!(for_image("example/own-proxy", &names).is_none());
+        assert!(for_image("wollomatic/socket-proxy:1", &names).is_none());
     }
 
     #[test]

@@ -1111,9 +1111,14 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     // what each flag would open is reported: never "clean" because the flags are unset.
     let referenced = referenced_variables(text);
     let known = crate::flags::known_names(catalog);
-    // The image whose template this is, recognised by the names its rules read; its defaults
-    // and flags are rows of data/flags/known-flags.tsv.
-    let assumed = families::detect(&referenced);
+    // The image that runs the file (the compose service's), else the one whose template it is,
+    // recognised by the names its rules read; defaults and flags are rows of
+    // data/flags/known-flags.tsv.
+    let assumed = options
+        .proxy_image
+        .as_deref()
+        .and_then(|image| families::for_image(image, &referenced))
+        .unwrap_or_else(|| families::detect(&referenced));
     let is_flag = |v: &String| known.contains(v) || families::template_variable(v);
     let permission_flags: Vec<String> = referenced
         .iter()
@@ -1395,7 +1400,11 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             ));
         }
         if !unset.is_empty() {
-            message.push_str(&format!("; not set: {}", list(&unset)));
+            message.push_str(&format!(
+                "; set neither by {} nor by the environment: {}",
+                assumed.describe(),
+                list(&unset)
+            ));
         }
         findings.push(Finding::new(
             Code::JudgedEnvironment,

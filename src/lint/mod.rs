@@ -44,6 +44,9 @@ pub struct LintOptions {
     /// Where each value of `env` came from (`compose.yaml:12`, `proxy.env:3`, `--env`), for the
     /// account of the environment a flag-driven config is judged with.
     pub env_sources: std::collections::BTreeMap<String, String>,
+    /// The image of the compose service that runs the config (`--compose`): its defaults are
+    /// the ones that apply, rather than those of the image the file's names point to.
+    pub proxy_image: Option<String>,
 }
 
 impl LintOptions {
@@ -81,6 +84,7 @@ impl LintOptions {
             dialect,
             preset_baseline,
             env_sources: Default::default(),
+            proxy_image: None,
         })
     }
 }
