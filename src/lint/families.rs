@@ -182,10 +182,19 @@ pub fn detect(referenced: &BTreeSet<String>) -> Assumed {
             many.iter().map(|f| f.label()).collect(),
         ),
     };
+    // Another fork's names that the chosen image does not know (two forks may share one).
     let others = scored
         .iter()
         .filter(|(f, _)| *f != family)
-        .map(|(f, own)| (f.label(), own.clone()))
+        .map(|(f, own)| {
+            let foreign: Vec<String> = own
+                .iter()
+                .filter(|v| row(family, v).is_none())
+                .cloned()
+                .collect();
+            (f.label(), foreign)
+        })
+        .filter(|(_, foreign)| !foreign.is_empty())
         .collect();
     let mut assumed = assume(family, referenced);
     assumed.evidence = evidence;
