@@ -772,3 +772,205 @@ fn a_tcp_listener_is_judged_through_the_frontend_it_forwards_to() {
         assert!(!on(code, "edge_l4"), "{code}");
     }
 }
+
+/// A flag-driven template given no environment is judged with the defaults of the image whose
+/// template it is (data/flags/known-flags.tsv): linuxserver's (LIBPOD_PING=1, LIBPOD_VERSION=1,
+/// ALLOW_* 0, GRPC not set) for a linuxserver-style file, Tecnativa's for a Tecnativa-style one;
+/// the findings name the image and list the defaults, and the flag-sensitivity report starts
+/// from them.
+#[test]
+fn a_template_is_judged_with_the_defaults_of_its_image() {
+    use sockproxy_gen::haproxy::eval::{self, Request};
+    use sockproxy_gen::haproxy::syntax;
+    use sockproxy_gen::haproxy::version::Version;
+    use sockproxy_gen::lint::families;
+    use std::collections::BTreeSet;
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let linuxserver = root.join("tests/fixtures/linuxserver-style.cfg");
+    let tecnativa = root.join("tests/fixtures/tecnativa-style.cfg");
+    let o = common::cli()
+        .current_dir(root)
+        .args(["lint", "tests/fixtures/linuxserver-style.cfg"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let text = out(&o);
+    for expected in [
+        "judged with the defaults of the linuxserver image (lscr.io/linuxserver/socket-proxy): EVENTS=1, LIBPOD_PING=1, LIBPOD_VERSION=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 25 flag(s), GRPC not set (recognised by the name(s) only its template reads: ALLOW_ARCHIVE,",
+        "frontend `socket_proxy`, from the defaults of the linuxserver image (lscr.io/linuxserver/socket-proxy): ALLOW_PAUSE=1 opens 1",
+        // Before the method gate: restarts with POST=0.
+        "ALLOW_RESTARTS=1 opens 3 (0 dangerous)",
+        // Archive and export stay denied with CONTAINERS=1 (ALLOW_ARCHIVE=0, ALLOW_EXPORT=0).
+        "with CONTAINERS=1, frontend `socket_proxy` lets through 1 route(s) that can take over the host or read its data: GET /containers/{name}/attach/ws",
+    ] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    common::snapshot("lint-linuxserver-style-alone", &text);
+
+    // The matrix: exactly the Docker routes linuxserver's defaults open (PING, VERSION, EVENTS
+    // are 1 in its Dockerfile, every other section 0), and the same for Tecnativa's template.
+    let allowed = |file: &Path, frontend: &str, env: &[&str]| -> BTreeSet<String> {
+        let report = json_report(&[&[file.to_str().unwrap()][..], env].concat());
+        verdicts(&report, frontend)
+            .into_iter()
+            .filter(|(_, allowed, _, _)| *allowed)
+            .map(|(name, ..)| name)
+            .collect()
+    };
+    let defaults_open: BTreeSet<String> =
+        ["GET /_ping", "HEAD /_ping", "GET /version", "GET /events"]
+            .map(String::from)
+            .into();
+    assert_eq!(allowed(&linuxserver, "socket_proxy", &[]), defaults_open);
+    assert_eq!(allowed(&tecnativa, "dockerfrontend", &[]), defaults_open);
+    // An environment given on top of the defaults: CONTAINERS=1 still leaves archive, export
+    // and logs denied (linuxserver's ALLOW_* are 0), and ALLOW_START=1 starts with POST=0.
+    let with_containers = allowed(&linuxserver, "socket_proxy", &["--env", "CONTAINERS=1"]);
+    assert!(with_containers.contains("GET /containers/json"));
+    for denied in [
+        "GET /containers/{name}/archive",
+        "GET /containers/{name}/export",
+        "GET /containers/{name}/logs",
+        "POST /containers/{name}/start",
+    ] {
+        assert!(
+            !with_containers.contains(denied),
+            "{denied}: {with_containers:?}"
+        );
+    }
+    let with_start = allowed(&linuxserver, "socket_proxy", &["--env", "ALLOW_START=1"]);
+    assert!(
+        with_start.contains("POST /containers/{name}/start"),
+        "{with_start:?}"
+    );
+    let o = lint(&[linuxserver.to_str().unwrap(), "--env", "CONTAINERS=1"]);
+    assert!(
+        out(&o).contains(
+            "judged with CONTAINERS=1 (--env); the defaults of the linuxserver image (lscr.io/linuxserver/socket-proxy) for the rest: EVENTS=1, LIBPOD_PING=1, LIBPOD_VERSION=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 24 flag(s); set neither by the linuxserver image (lscr.io/linuxserver/socket-proxy) nor by the environment: GRPC"
+        ),
+        "{}",
+        out(&o)
+    );
+
+    // Podman's `/libpod` API is not in the catalog (the Docker Engine API): what the assumed
+    // defaults open there is checked with the evaluator lint uses, given lint's environment.
+    let text = std::fs::read_to_string(&linuxserver).unwrap();
+    let assumed = families::assumed_for(&text);
+    assert_eq!(assumed.label, "linuxserver");
+    let mut env = assumed.defaults.clone();
+    env.insert("PORT".into(), "2375".into());
+    let version = Version::parse("3.2").unwrap();
+    let model = eval::compile(
+        &syntax::parse(&text, &env, version),
+        version.dialect().unwrap(),
+    );
+    let entry = model.entries().next().expect("the frontend");
+    let headers = vec![("Host".to_string(), "docker".to_string())];
+    let forwarded = |method: &str, target: &str| {
+        model
+            .evaluate(
+                entry,
+                &Request {
+                    method,
+                    target,
+                    headers: &headers,
+                },
+            )
+            .unwrap()
+            .forwarded()
+    };
+    for (method, target, expected) in [
+        ("GET", "/libpod/_ping", true),
+        ("GET", "/v5.2/libpod/_ping", true),
+        ("GET", "/libpod/version", true),
+        ("GET", "/v4.0.0/libpod/version", true),
+        ("GET", "/libpod/info", false),
+        ("GET", "/libpod/containers/json", false),
+        ("POST", "/libpod/containers/abc/start", false),
+        ("POST", "/libpod/_ping", false),
+    ] {
+        assert_eq!(forwarded(method, target), expected, "{method} {target}");
+    }
+    // Tecnativa's template gets Tecnativa's defaults, and nothing of linuxserver's.
+    let assumed = families::assumed_for(&std::fs::read_to_string(&tecnativa).unwrap());
+    assert_eq!(
+        assumed.image.as_deref(),
+        Some("tecnativa/docker-socket-proxy")
+    );
+    assert!(assumed.defaults.keys().all(|k| !k.starts_with("LIBPOD_")));
+    let report = json_report(&[tecnativa.to_str().unwrap()]);
+    let spg006 = report["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "SPG006")
+        .expect("SPG006");
+    assert!(
+        spg006["message"].as_str().unwrap().contains(
+            "judged with the defaults of the Tecnativa image (tecnativa/docker-socket-proxy): EVENTS=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 24 flag(s) (no name the rules read is only a fork's)"
+        ),
+        "{spg006}"
+    );
+}
+
+/// With `--compose`, the image the proxy service runs decides which defaults apply to the flags
+/// its environment does not set: the official `haproxy` image sets none (so `/events` and
+/// `/_ping` are closed unless given), a known proxy image sets its own.
+#[test]
+fn the_compose_services_image_decides_the_defaults() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::copy(root.join("tests/fixtures/tecnativa-style.cfg"), &cfg).unwrap();
+    let compose = |image: &str| {
+        let file = dir
+            .path()
+            .join(format!("{}.yaml", image.replace(['/', ':'], "-")));
+        std::fs::write(
+            &file,
+            format!(
+                "services:\n  sockproxy:\n    image: {image}\n    environment:\n      CONTAINERS: \"1\"\n      PORT: \"2375\"\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n      - ./haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro\n"
+            ),
+        )
+        .unwrap();
+        file
+    };
+    let run = |image: &str| {
+        let file = compose(image);
+        let args = [cfg.to_str().unwrap(), "--compose", file.to_str().unwrap()];
+        let o = lint(&args);
+        assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+        let report = json_report(&args);
+        let allowed: std::collections::BTreeSet<String> = verdicts(&report, "dockerfrontend")
+            .into_iter()
+            .filter(|(_, allowed, _, _)| *allowed)
+            .map(|(name, ..)| name)
+            .collect();
+        (out(&o), allowed)
+    };
+    let (text, allowed) = run("haproxy:3.2-alpine");
+    assert!(
+        text.contains("info[SPG007]: judged with CONTAINERS=1 (")
+            && text.contains("; set neither by the haproxy image (haproxy:3.2-alpine) nor by the environment: ALLOW_RESTARTS, ALLOW_START, ALLOW_STOP, AUTH, BUILD, COMMIT, CONFIGS, DISTRIBUTION (+")
+            && !text.contains("defaults of"),
+        "{text}"
+    );
+    assert!(allowed.contains("GET /containers/json"), "{allowed:?}");
+    for closed in ["GET /events", "GET /_ping", "GET /version"] {
+        assert!(!allowed.contains(closed), "{closed}: {allowed:?}");
+    }
+    let (text, allowed) = run("tecnativa/docker-socket-proxy:0.4.1");
+    assert!(
+        text.contains("; the defaults of the Tecnativa image (tecnativa/docker-socket-proxy:0.4.1) for the rest: EVENTS=1, LOG_LEVEL=info, PING=1, SOCKET_PATH=/var/run/docker.sock, VERSION=1, 0 for the other 23 flag(s)"),
+        "{text}"
+    );
+    for open in [
+        "GET /containers/json",
+        "GET /events",
+        "GET /_ping",
+        "GET /version",
+    ] {
+        assert!(allowed.contains(open), "{open}: {allowed:?}");
+    }
+}

@@ -1,9 +1,10 @@
 //! The lint evaluator against real HAProxy (2.6, 3.0 and 3.2): for every (config, request) pair, the
 //! evaluator's verdict (forwarded to a server, or answered by HAProxy) must equal what HAProxy
-//! does. Configs: every preset rendered, a fixture with Tecnativa's semantics under several flag
-//! sets, and hand-written fixtures in common styles (among them tcp-request rules of every phase
-//! and a tcp-mode listener that forwards to frontends of its own file). Requests: every catalog
-//! route with version prefixes, and the bypass corpus. A tcp-mode frontend picks its backend once
+//! does. Configs: every preset rendered, fixtures with Tecnativa's and with linuxserver's
+//! semantics under several flag sets (each on top of the defaults lint judges it with), and
+//! hand-written fixtures in common styles (among them tcp-request rules of every phase and a
+//! tcp-mode listener that forwards to frontends of its own file). Requests: every catalog route
+//! with version prefixes, paths of Podman's `/libpod` API, and the bypass corpus. A tcp-mode frontend picks its backend once
 //! per connection, so each request to one opens its own connection.
 
 use crate::common;
@@ -26,6 +27,49 @@ struct Case {
     env: Env,
     /// (port, frontend name)
     frontends: Vec<(u16, String)>,
+}
+
+/// Paths of Podman's own API (`/libpod/...`), which linuxserver's template opens with its
+/// LIBPOD_* flags and its ALLOW_* actions: not catalog routes (the catalog is the Docker Engine
+/// API), so sent beside them.
+fn libpod_corpus() -> Vec<Probe> {
+    let mut out = Vec::new();
+    for (method, path) in [
+        ("GET", "/libpod/_ping"),
+        ("HEAD", "/libpod/_ping"),
+        ("GET", "/libpod/version"),
+        ("GET", "/libpod/info"),
+        ("GET", "/libpod/containers/json"),
+        ("POST", "/libpod/containers/abc/start"),
+        ("POST", "/libpod/containers/abc/stop"),
+        ("POST", "/libpod/pods/abc/start"),
+        ("POST", "/libpod/pods/abc/restart"),
+        ("GET", "/libpod/containers/abc/archive"),
+        ("GET", "/libpod/events"),
+        ("GET", "/pods/abc/top"),
+    ] {
+        for v in ["", "/v4.0.0", "/v5.2"] {
+            out.push(Probe {
+                method: method.to_string(),
+                target: format!("{v}{path}"),
+                headers: Vec::new(),
+                kind: "libpod",
+                must_refuse: false,
+            });
+        }
+    }
+    out
+}
+
+/// What lint judges a flag-driven fixture with when no environment is given: the defaults of
+/// the image whose template it is (data/flags/known-flags.tsv), without the settings the test
+/// sets itself (the socket, the log level).
+fn image_defaults(text: &str) -> Vec<(String, String)> {
+    sockproxy_gen::lint::families::assumed_for(text)
+        .defaults
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "SOCKET_PATH" | "LOG_LEVEL" | "PORT"))
+        .collect()
 }
 
 /// Every catalog route, bare and with version prefixes, HEAD where the daemon has it.
@@ -98,7 +142,11 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
             .collect(),
     });
     let tecnativa = include_str!("fixtures/tecnativa-style.cfg");
-    let defaults = [("EVENTS", "1"), ("PING", "1"), ("VERSION", "1")];
+    let tecnativa_defaults = image_defaults(tecnativa);
+    let defaults: Vec<(&str, &str)> = tecnativa_defaults
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let flag_sets: [(&str, Vec<(&str, &str)>); 5] = [
         ("defaults only", vec![]),
         ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
@@ -128,6 +176,66 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
         cases.push(fixture_case(
             &format!("tecnativa-style {label}"),
             tecnativa,
+            common::free_port(),
+            socket_text,
+            &all,
+        ));
+    }
+    // linuxserver's semantics: sub-resource denials first, actions before the method gate,
+    // Podman's API; "defaults only" is what lint judges the file with (LIBPOD_PING=1 ...).
+    let linuxserver = include_str!("fixtures/linuxserver-style.cfg");
+    let linuxserver_defaults = image_defaults(linuxserver);
+    let flag_sets: [(&str, Vec<(&str, &str)>); 7] = [
+        ("defaults only", vec![]),
+        ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
+        (
+            "CONTAINERS=1 POST=1",
+            vec![("CONTAINERS", "1"), ("POST", "1")],
+        ),
+        (
+            "ALLOW_RESTARTS ALLOW_START ALLOW_PAUSE with POST=0",
+            vec![
+                ("ALLOW_RESTARTS", "1"),
+                ("ALLOW_START", "1"),
+                ("ALLOW_PAUSE", "1"),
+            ],
+        ),
+        (
+            "CONTAINERS ALLOW_LOGS ALLOW_ARCHIVE ALLOW_CHANGES",
+            vec![
+                ("CONTAINERS", "1"),
+                ("ALLOW_LOGS", "1"),
+                ("ALLOW_ARCHIVE", "1"),
+                ("ALLOW_CHANGES", "1"),
+            ],
+        ),
+        (
+            "LIBPOD_CONTAINERS LIBPOD_ALLOW_START LIBPOD_ALLOW_POD_RESTARTS POST",
+            vec![
+                ("LIBPOD_CONTAINERS", "1"),
+                ("LIBPOD_ALLOW_START", "1"),
+                ("LIBPOD_ALLOW_POD_RESTARTS", "1"),
+                ("POST", "1"),
+            ],
+        ),
+        (
+            "boolean traps ALLOW_START=true LIBPOD_PING=0 EVENTS=yes",
+            vec![
+                ("ALLOW_START", "true"),
+                ("LIBPOD_PING", "0"),
+                ("EVENTS", "yes"),
+            ],
+        ),
+    ];
+    for (label, flags) in flag_sets {
+        let mut all: Vec<(&str, &str)> = linuxserver_defaults
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend(flags);
+        cases.push(fixture_case(
+            &format!("linuxserver-style {label}"),
+            linuxserver,
             common::free_port(),
             socket_text,
             &all,
@@ -318,6 +426,7 @@ fn run(haproxy: &Haproxy, requests: &[Probe]) -> (Tally, Vec<String>) {
 fn evaluator_agrees_with_real_haproxy() {
     let catalog = Catalog::builtin();
     let mut requests = catalog_corpus(catalog);
+    requests.extend(libpod_corpus());
     requests.extend(corpus::attacks(catalog));
     let mut by_line: BTreeMap<String, Tally> = BTreeMap::new();
     let mut failures = Vec::new();
@@ -353,8 +462,9 @@ fn evaluator_agrees_with_real_haproxy() {
     }
 }
 
-/// The flag sets every real-world fixture runs under: the image's defaults, the usual Traefik
-/// setting, and Traefik with writes.
+/// The flag sets every real-world fixture runs under, on top of the defaults of the image whose
+/// template it is (what lint judges it with): those alone, the usual Traefik setting, and
+/// Traefik with writes.
 const REAL_WORLD_FLAG_SETS: &[(&str, &[(&str, &str)])] = &[
     ("defaults", &[]),
     ("CONTAINERS=1", &[("CONTAINERS", "1")]),
@@ -451,6 +561,7 @@ fn runnable(
 fn real_world_fixtures_agree_with_haproxy() {
     let catalog = Catalog::builtin();
     let mut requests = catalog_corpus(catalog);
+    requests.extend(libpod_corpus());
     // Every 8th attack keeps the run short; the full corpus runs on the rendered configs above.
     requests.extend(corpus::attacks(catalog).into_iter().step_by(8));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-world");
@@ -491,16 +602,10 @@ fn real_world_fixtures_agree_with_haproxy() {
                 continue;
             }
             for (fi, (label, flags)) in REAL_WORLD_FLAG_SETS.iter().enumerate() {
-                let mut env: Env = [
-                    ("EVENTS", "1"),
-                    ("PING", "1"),
-                    ("VERSION", "1"),
-                    ("LOG_LEVEL", "info"),
-                ]
-                .iter()
-                .chain(flags.iter())
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+                // The defaults lint judges the fixture with (its image's), then the flag set.
+                let mut env: Env = image_defaults(text).into_iter().collect();
+                env.insert("LOG_LEVEL".into(), "info".into());
+                env.extend(flags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                 env.insert("SOCKET_PATH".into(), socket.to_str().unwrap().into());
                 let (config, frontends) = runnable(text, &work, socket.to_str().unwrap(), &env);
                 let parsed = syntax::parse(&config, &env, version);

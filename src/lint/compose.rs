@@ -40,7 +40,7 @@ const PROXY_IMAGES_TSV: &str = include_str!("../../data/flags/proxy-images.tsv")
 
 /// An image family: the images that read the same flags with the same semantics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Family {
+pub(super) enum Family {
     Tecnativa,
     Linuxserver,
     Zoeyvid,
@@ -79,7 +79,7 @@ impl Family {
     }
 
     /// The image's name in messages: "the Tecnativa image".
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             // An unknown image and a lone .env are read the way most images read them.
             Family::Tecnativa | Family::Unknown => "Tecnativa",
@@ -111,7 +111,7 @@ impl Family {
     }
 
     /// HAProxy runs inside (the user and group advice is HAProxy's).
-    fn haproxy(self) -> bool {
+    pub(super) fn haproxy(self) -> bool {
         !matches!(
             self,
             Family::Wollomatic | Family::Elevennotes | Family::Cetusguard
@@ -165,11 +165,23 @@ impl Family {
     fn binds_all_interfaces(self) -> bool {
         self.reads_flags() && self != Family::Unknown
     }
+
+    /// The image this family's image is built `FROM`, whose `ENV` it inherits: the rows of
+    /// known-flags.tsv that apply where the family has none of its own. openafc builds its
+    /// template on `tecnativa/docker-socket-proxy:v0.4.2`
+    /// (open-afc-project/openafc:socket-proxy/Dockerfile@7bf993c); the other images set their
+    /// own `ENV` (each row of theirs is in the table).
+    pub(super) fn built_from(self) -> Option<Family> {
+        match self {
+            Family::Openafc => Some(Family::Tecnativa),
+            _ => None,
+        }
+    }
 }
 
 /// How an image reads a flag's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// HAProxy's `env(X) -m bool`: on only for a non-zero integer.
     Bool,
     /// `1`, `true` or `yes`, any case (a shell `case`).
@@ -231,17 +243,17 @@ enum Match {
 }
 
 #[derive(Debug)]
-struct FlagRow {
-    family: Family,
-    name: &'static str,
+pub(super) struct FlagRow {
+    pub(super) family: Family,
+    pub(super) name: &'static str,
     /// The image's value when the variable is not set (`unset`: none).
-    default: &'static str,
+    pub(super) default: &'static str,
     matching: Match,
-    kind: Kind,
+    pub(super) kind: Kind,
 }
 
 impl FlagRow {
-    fn matches(&self, key: &str) -> bool {
+    pub(super) fn matches(&self, key: &str) -> bool {
         match self.matching {
             Match::Exact => key == self.name,
             Match::Numbered => {
@@ -256,8 +268,8 @@ impl FlagRow {
     }
 }
 
-struct Tables {
-    flags: Vec<FlagRow>,
+pub(super) struct Tables {
+    pub(super) flags: Vec<FlagRow>,
     images: Vec<(&'static str, Family)>,
 }
 
@@ -269,7 +281,7 @@ fn tsv_rows(text: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
         .map(|l| l.split('\t').collect())
 }
 
-fn tables() -> &'static Tables {
+pub(super) fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
     TABLES.get_or_init(|| {
         let mut flags: Vec<FlagRow> = tsv_rows(KNOWN_FLAGS_TSV)
@@ -365,7 +377,15 @@ impl Tables {
             .map(|(_, r)| r)
     }
 
-    fn image_family(&self, image: &str) -> Option<Family> {
+    /// The image a family is published as (its first row in proxy-images.tsv), for messages.
+    pub(super) fn image_of(&self, family: Family) -> Option<&'static str> {
+        self.images
+            .iter()
+            .find(|(_, f)| *f == family)
+            .map(|(i, _)| *i)
+    }
+
+    pub(super) fn image_family(&self, image: &str) -> Option<Family> {
         let repo = image_repository(image);
         self.images
             .iter()
@@ -2695,6 +2715,19 @@ pub fn proxy_environment_with_sources(
         .into_iter()
         .filter_map(|e| Some((e.key, e.value?, e.source)))
         .collect())
+}
+
+/// The image of the (first) socket proxy service of a compose file, interpolated as
+/// [`proxy_environment_with_sources`] reads it: the image whose defaults apply to the flags the
+/// environment does not set.
+pub fn proxy_image(path: &Path, text: &str, env: &Env) -> Result<Option<String>> {
+    let compose = Compose::load(path, text, env)?;
+    let services = compose.services();
+    Ok(services
+        .iter()
+        .find(|s| s.family.is_some())
+        .map(|s| s.image.clone())
+        .filter(|i| !i.is_empty()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::{Code, FileKind, FileReport, Finding, LintOptions};
+use super::{families, Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
 use crate::haproxy::eval::{self, Model};
@@ -793,16 +793,6 @@ fn hardening(
     }
 }
 
-/// The documented defaults of Tecnativa's image for the variables its rules read
-/// (docs/research/socket-proxy-flags.md): what a flag-driven config means with no environment.
-const IMAGE_DEFAULTS: &[(&str, &str)] = &[
-    ("EVENTS", "1"),
-    ("PING", "1"),
-    ("VERSION", "1"),
-    ("LOG_LEVEL", "info"),
-    ("SOCKET_PATH", "/var/run/docker.sock"),
-];
-
 /// Flags people set together, beside each flag alone (docs/research/real-world.md): Traefik
 /// with write access, Watchtower-like, Portainer-like, restarts.
 const COMBINATIONS: &[&[&str]] = &[
@@ -811,10 +801,13 @@ const COMBINATIONS: &[&[&str]] = &[
     &["CONTAINERS", "EXEC", "POST"],
     &["CONTAINERS", "ALLOW_RESTARTS"],
     &["CONTAINERS", "ALLOW_START", "ALLOW_STOP"],
+    // Log viewers on linuxserver's image, which denies logs unless ALLOW_LOGS=1 since b31b2ff
+    // (docs/research/socket-proxy-flags.md, section 2).
+    &["CONTAINERS", "ALLOW_LOGS"],
 ];
 
 /// The environment variables a config reads: `env(NAME)` fetches and `$NAME` expansions.
-fn referenced_variables(text: &str) -> BTreeSet<String> {
+pub(super) fn referenced_variables(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let name_at = |rest: &str| -> String {
         rest.chars()
@@ -947,6 +940,7 @@ fn flag_sensitivity(
     catalog: &Catalog,
     path: &Path,
     text: &str,
+    image: &str,
     env: &config::Env,
     base: &Allowed,
     flags: &[String],
@@ -1029,14 +1023,21 @@ fn flag_sensitivity(
             .map(|(label, n, d)| format!("{label} opens {n} ({d} dangerous)"))
             .collect();
         if !quiet.is_empty() {
-            parts.push(format!("{} other setting(s) open nothing", quiet.len()));
+            // Nothing of the Docker Engine API, which is what the matrix holds: Podman's own
+            // `/libpod/...` API (linuxserver's LIBPOD_* flags) is not in the catalog.
+            let labels: Vec<String> = quiet.iter().map(|(label, _, _)| label.clone()).collect();
+            parts.push(format!(
+                "{} other setting(s) open no route of the Docker Engine API: {}",
+                quiet.len(),
+                list(&labels)
+            ));
         }
         findings.push(Finding::new(
             Code::FlagSensitivity,
             path,
             line,
             format!(
-                "frontend `{frontend}`, from the image's defaults: {}",
+                "frontend `{frontend}`, from the defaults of {image}: {}",
                 parts.join("; ")
             ),
         ));
@@ -1121,20 +1122,26 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     // what each flag would open is reported: never "clean" because the flags are unset.
     let referenced = referenced_variables(text);
     let known = crate::flags::known_names(catalog);
+    // The image that runs the file (the compose service's), else the one whose template it is,
+    // recognised by the names its rules read; defaults and flags are rows of
+    // data/flags/known-flags.tsv.
+    let assumed = options
+        .proxy_image
+        .as_deref()
+        .and_then(|image| families::for_image(image, &referenced))
+        .unwrap_or_else(|| families::detect(&referenced));
+    let is_flag = |v: &String| known.contains(v) || families::template_variable(v);
     let permission_flags: Vec<String> = referenced
         .iter()
         .filter(|v| {
-            known.contains(v) && !matches!(v.as_str(), "LOG_LEVEL" | "SOCKET_PATH" | "DISABLE_IPV6")
+            (known.contains(v) || families::permission_flag(v))
+                && !matches!(v.as_str(), "LOG_LEVEL" | "SOCKET_PATH" | "DISABLE_IPV6")
         })
         .cloned()
         .collect();
-    let with_defaults = options.env.is_empty() && referenced.iter().any(|v| known.contains(v));
+    let with_defaults = options.env.is_empty() && referenced.iter().any(is_flag);
     // The image sets its defaults (Dockerfile ENV); what the user gives wins over them.
-    let mut env: config::Env = IMAGE_DEFAULTS
-        .iter()
-        .filter(|(k, _)| referenced.contains(*k) && known.iter().any(|n| n == k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let mut env: config::Env = assumed.defaults.clone();
     env.extend(options.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let parsed = crate::haproxy::parse(path, text, &env, options.version)?;
     // Every keyword of the version's manual is read; an unknown one is refused, as HAProxy
@@ -1368,32 +1375,54 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         .map_or(1, |i| i + 1);
     if !with_defaults && !permission_flags.is_empty() {
         // Only the flags the rules read, never other variables: a value may be a secret.
-        let read: Vec<&String> = referenced.iter().filter(|v| known.contains(v)).collect();
-        let account: Vec<String> = read
-            .iter()
-            .filter_map(|v| {
-                let value = env.get(*v)?;
-                Some(match options.env_sources.get(*v) {
-                    Some(source) => format!("{v}={value} ({source})"),
-                    None if options.env.contains_key(*v) => format!("{v}={value}"),
-                    None => format!("{v}={value} (the image's default)"),
-                })
-            })
-            .collect();
-        let unset = read.len() - account.len();
+        let read: Vec<&String> = referenced.iter().filter(|v| is_flag(v)).collect();
+        let (mut given, mut defaults, mut zero, mut unset) =
+            (Vec::new(), Vec::new(), 0, Vec::new());
+        for v in &read {
+            match (env.get(*v), options.env_sources.get(*v)) {
+                (Some(value), Some(source)) if options.env.contains_key(*v) => {
+                    given.push(format!("{v}={value} ({source})"))
+                }
+                (Some(value), _) if options.env.contains_key(*v) => {
+                    given.push(format!("{v}={value}"))
+                }
+                // The image's own values: the ones that are not 0 by name, the 0s counted.
+                (Some(value), _) if value == "0" => zero += 1,
+                (Some(value), _) => defaults.push(format!("{v}={value}")),
+                (None, _) => unset.push(v.to_string()),
+            }
+        }
+        if zero > 0 {
+            let other = if defaults.is_empty() { "" } else { "other " };
+            defaults.push(format!("0 for the {other}{zero} flag(s)"));
+        }
+        let mut message = format!(
+            "judged with {}",
+            if given.is_empty() {
+                "no flag given".to_string()
+            } else {
+                given.join(", ")
+            }
+        );
+        if !defaults.is_empty() {
+            message.push_str(&format!(
+                "; the defaults of {} for the rest: {}",
+                assumed.describe(),
+                defaults.join(", ")
+            ));
+        }
+        if !unset.is_empty() {
+            message.push_str(&format!(
+                "; set neither by {} nor by the environment: {}",
+                assumed.describe(),
+                list(&unset)
+            ));
+        }
         findings.push(Finding::new(
             Code::JudgedEnvironment,
             path,
             flags_line,
-            format!(
-                "judged with {}{}",
-                account.join(", "),
-                if unset > 0 {
-                    format!("; the {unset} other flag(s) the rules read are unset")
-                } else {
-                    String::new()
-                }
-            ),
+            message,
         ));
     }
     if with_defaults {
@@ -1402,21 +1431,39 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .map(|l| l.split('#').next().unwrap_or(""))
             .position(|l| l.contains("env(") || l.contains('$'))
             .map_or(1, |i| i + 1);
-        let given: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // The values the image sets, the 0s counted rather than listed (a fork's template reads
+        // dozens of flags, nearly all 0).
+        let mut values: Vec<String> = env
+            .iter()
+            .filter(|(_, v)| v.as_str() != "0")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let zeros = env.values().filter(|v| v.as_str() == "0").count();
+        if zeros > 0 {
+            let other = if values.is_empty() { "" } else { "other " };
+            values.push(format!("0 for the {other}{zeros} flag(s)"));
+        }
+        if !assumed.unset.is_empty() {
+            values.push(format!("{} not set", list(&assumed.unset)));
+        }
+        let read: Vec<String> = referenced.iter().cloned().collect();
         findings.push(Finding::new(
             Code::JudgedWithDefaults,
             path,
             line,
             format!(
-                "the rules read {} and no --env, --env-file or --compose gives them: judged with the image's defaults ({}); lint the environment the proxy runs with to judge that",
-                referenced.iter().cloned().collect::<Vec<_>>().join(", "),
-                if given.is_empty() { "none apply".to_string() } else { given.join(" ") }
+                "the rules read {} and no --env, --env-file or --compose gives them: judged with the defaults of {}: {} ({}); lint the environment the proxy runs with to judge that",
+                list(&read),
+                assumed.describe(),
+                if values.is_empty() { "none apply".to_string() } else { values.join(", ") },
+                assumed.reason()
             ),
         ));
         flag_sensitivity(
             catalog,
             path,
             text,
+            &assumed.describe(),
             &env,
             &main_allowed,
             &permission_flags,

@@ -9,6 +9,7 @@
 
 pub mod codes;
 pub mod compose;
+pub mod families;
 pub mod format;
 pub mod haproxy;
 
@@ -47,6 +48,9 @@ pub struct LintOptions {
     /// prints them). A matrix is some 80 KB a frontend: a large config linted for text output
     /// would hold several times its size in matrices nobody reads.
     pub keep_matrices: bool,
+    /// The image of the compose service that runs the config (`--compose`): its defaults are
+    /// the ones that apply, rather than those of the image the file's names point to.
+    pub proxy_image: Option<String>,
 }
 
 impl LintOptions {
@@ -85,6 +89,7 @@ impl LintOptions {
             preset_baseline,
             env_sources: Default::default(),
             keep_matrices: true,
+            proxy_image: None,
         })
     }
 }

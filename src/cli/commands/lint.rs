@@ -16,8 +16,9 @@ use crate::cli::printing;
 
 /// The values for "${VAR}" and env(VAR), with where each came from: compose service, then env
 /// files, then --env (each wins over the one before).
-fn environment(args: &LintArgs) -> Result<(Env, BTreeMap<String, String>)> {
+fn environment(args: &LintArgs) -> Result<(Env, BTreeMap<String, String>, Option<String>)> {
     let mut env = Env::new();
+    let mut image = None;
     let mut sources = BTreeMap::new();
     let given: Env = args
         .env
@@ -30,6 +31,7 @@ fn environment(args: &LintArgs) -> Result<(Env, BTreeMap<String, String>)> {
             sources.insert(key.clone(), source.to_string());
             env.insert(key, value);
         }
+        image = compose::proxy_image(path, &text, &given)?;
     }
     for path in &args.env_files {
         // Every variable, read as Compose reads the file (the process environment first).
@@ -55,14 +57,15 @@ fn environment(args: &LintArgs) -> Result<(Env, BTreeMap<String, String>)> {
         sources.insert(key.clone(), "--env".into());
         env.insert(key, value);
     }
-    Ok((env, sources))
+    Ok((env, sources, image))
 }
 
 pub fn run(args: LintArgs) -> ExitCode {
-    let options = match environment(&args).and_then(|(env, sources)| {
+    let options = match environment(&args).and_then(|(env, sources, image)| {
         let mut options = LintOptions::new(args.presets.clone(), env, &args.haproxy_version)?;
         options.env_sources = sources;
         options.keep_matrices = matches!(args.format, LintFormat::Json);
+        options.proxy_image = image;
         Ok(options)
     }) {
         Ok(o) => o,
