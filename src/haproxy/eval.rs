@@ -421,7 +421,7 @@ const DEFAULT_BUFSIZE: usize = 16384;
 /// of it; an empty line is skipped. With `-M` (a map) the pattern is the first column: up to
 /// the first space or tab. A line longer than `limit` bytes is split by HAProxy's reader into
 /// several patterns: not modelled, an error.
-fn file_patterns(contents: &[u8], as_map: bool, limit: usize) -> Result<Vec<Vec<u8>>, String> {
+pub fn file_patterns(contents: &[u8], as_map: bool, limit: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     let body = contents.strip_suffix(b"\n").unwrap_or(contents);
     if contents.is_empty() {

@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::patterns;
 use super::{Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
-use crate::haproxy::eval::{self, Model};
+use crate::haproxy::eval::{self, Model, PatternFiles};
 use crate::haproxy::keywords::{self, Effect};
 use crate::haproxy::matrix::{self, Matrix};
 use crate::haproxy::syntax::{self as config, Config, Directive, Section, SectionKind};
@@ -911,10 +912,11 @@ fn allowed_with(
     text: &str,
     env: &config::Env,
     options: &LintOptions,
+    files: &PatternFiles,
     assume: config::Assume,
 ) -> Result<Allowed> {
     let parsed = config::parse_assuming(text, env, options.version, assume);
-    let model = eval::compile(&parsed, options.dialect);
+    let model = eval::compile_with(&parsed, options.dialect, files);
     let mut out = Allowed::new();
     for entry in model.entries() {
         // A frontend the evaluator cannot judge is reported by the main pass.
@@ -940,6 +942,7 @@ fn flag_sensitivity(
     base: &Allowed,
     flags: &[String],
     options: &LintOptions,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let assume = config::Assume {
@@ -967,7 +970,7 @@ fn flag_sensitivity(
             .map(|f| format!("{f}=1"))
             .collect::<Vec<_>>()
             .join(" ");
-        for (frontend, allowed) in allowed_with(catalog, text, &with, options, assume)? {
+        for (frontend, allowed) in allowed_with(catalog, text, &with, options, files, assume)? {
             let before = base.get(&frontend);
             let opened: Vec<(RouteId, Option<usize>)> = allowed
                 .iter()
@@ -1043,6 +1046,7 @@ fn uncertain_conditions(
     env: &config::Env,
     as_false: &Allowed,
     options: &LintOptions,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let unknown: Vec<&config::Condition> = parsed
@@ -1058,6 +1062,7 @@ fn uncertain_conditions(
         text,
         env,
         options,
+        files,
         config::Assume {
             unknown_conditions: true,
         },
@@ -1180,7 +1185,29 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .at(u.span.column(), u.span.width()),
         );
     }
-    let model: Model = eval::compile(&parsed, options.dialect);
+    // The `-f` files lint reads (`--pattern-file`, `default-path config`), each named in a
+    // finding: the verdicts of its ACLs rest on it. Every other one stays unknown (SPG001).
+    let (files, read) = patterns::resolve(path, &parsed, options.version, &options.pattern_files)?;
+    for r in &read {
+        for &(line, column, width) in &r.at {
+            findings.push(
+                Finding::new(
+                    Code::PatternFile,
+                    path,
+                    line,
+                    format!(
+                        "`-f {}`: read {} ({}, {} pattern(s)); the verdicts of this ACL rest on that file",
+                        r.name,
+                        r.local.display(),
+                        r.how,
+                        r.patterns
+                    ),
+                )
+                .at(column, width),
+            );
+        }
+    }
+    let model: Model = eval::compile_with(&parsed, options.dialect, &files);
     // The routes whose verdict is uncertain, by the line of what makes it so.
     let mut uncertain: Uncertain = BTreeMap::new();
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
@@ -1347,6 +1374,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         &env,
         &main_allowed,
         options,
+        &files,
         &mut findings,
     )?;
     let flags_line = text
@@ -1409,6 +1437,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             &main_allowed,
             &permission_flags,
             options,
+            &files,
             &mut findings,
         )?;
     }

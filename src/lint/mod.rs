@@ -11,6 +11,7 @@ pub mod codes;
 pub mod compose;
 pub mod format;
 pub mod haproxy;
+pub mod patterns;
 
 use std::path::{Path, PathBuf};
 
@@ -43,6 +44,8 @@ pub struct LintOptions {
     /// Where each value of `env` came from (`compose.yaml:12`, `proxy.env:3`, `--env`), for the
     /// account of the environment a flag-driven config is judged with.
     pub env_sources: std::collections::BTreeMap<String, String>,
+    /// The `--pattern-file`s, read once (`patterns::resolve` says which `-f` names they are).
+    pub pattern_files: Vec<patterns::GivenPatternFile>,
 }
 
 impl LintOptions {
@@ -80,6 +83,7 @@ impl LintOptions {
             dialect,
             preset_baseline,
             env_sources: Default::default(),
+            pattern_files: Vec::new(),
         })
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::haproxy::syntax::Env;
+use sockproxy_gen::lint::patterns::GivenPatternFile;
 use sockproxy_gen::lint::{self, compose, format, FailedFile, FileReport, LintOptions, Severity};
 use sockproxy_gen::policy::Notice;
 use sockproxy_gen::Result;
@@ -62,6 +63,11 @@ pub fn run(args: LintArgs) -> ExitCode {
     let options = match environment(&args).and_then(|(env, sources)| {
         let mut options = LintOptions::new(args.presets.clone(), env, &args.haproxy_version)?;
         options.env_sources = sources;
+        for p in &args.pattern_files {
+            options
+                .pattern_files
+                .push(GivenPatternFile::read(p.name.clone(), p.local.clone())?);
+        }
         Ok(options)
     }) {
         Ok(o) => o,
