@@ -271,7 +271,8 @@ fn prefix_style(words: &[&str]) -> bool {
         w[0].contains("path_beg")
             || w[0].contains("url_beg")
             || (w[0] == "beg" && !w[1].ends_with(':'))
-            || ((fetch_reg || method_reg) && !w[1].ends_with('$'))
+            // A regex list in a `-f` file is judged by its verdicts, not its words.
+            || ((fetch_reg || method_reg) && !w[1].ends_with('$') && w[1] != "-f")
     })
 }
 
@@ -456,6 +457,7 @@ fn bypass_prone(
     path: &Path,
     section: &Section,
     allowing: &BTreeSet<usize>,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) {
     let deciding: Vec<&Directive> = section
@@ -484,12 +486,15 @@ fn bypass_prone(
                 .windows(2)
                 .any(|w| w[0].text == "-m" && w[1].text == "reg");
         if is_reg {
-            let pattern = words
-                .iter()
-                .rev()
-                .find(|w| !w.text.starts_with('-') && w.text != "reg");
-            if let Some(p) = pattern {
-                if !(p.text.starts_with('^') && p.text.ends_with('$')) {
+            // The last inline pattern (never a word after `-f`, `-m` or `-u`), and every
+            // pattern of each `-f` file lint read.
+            let pattern = words.iter().enumerate().rev().find(|(i, w)| {
+                !w.text.starts_with('-')
+                    && !(*i > 0 && matches!(words[i - 1].text.as_str(), "-f" | "-m" | "-u"))
+            });
+            let unanchored = |p: &str| !(p.starts_with('^') && p.ends_with('$'));
+            if let Some((_, p)) = pattern.filter(|(i, _)| *i > 0) {
+                if unanchored(&p.text) {
                     findings.push(
                         Finding::new(
                             Code::UnanchoredRegex,
@@ -499,6 +504,30 @@ fn bypass_prone(
                         )
                         .at(p.span.column(), p.span.width()),
                     );
+                }
+            }
+            for (i, w) in words.iter().enumerate().skip(1) {
+                if words[i - 1].text != "-f" {
+                    continue;
+                }
+                let Some(contents) = files.contents(&w.text) else {
+                    continue;
+                };
+                let patterns =
+                    eval::file_patterns(&contents, false, usize::MAX).unwrap_or_default();
+                for p in patterns {
+                    let p = String::from_utf8_lossy(&p);
+                    if unanchored(&p) {
+                        findings.push(
+                            Finding::new(
+                                Code::UnanchoredRegex,
+                                path,
+                                line,
+                                format!("`{p}` (in {}) is not anchored at both ends (`^...$`): it also matches every path that continues it", w.text),
+                            )
+                            .at(w.span.column(), w.span.width()),
+                        );
+                    }
                 }
             }
         }
@@ -1308,7 +1337,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                     .filter_map(|c| c.line.filter(|_| c.forwarded))
             })
             .collect();
-        bypass_prone(path, section, &allowing, &mut findings);
+        bypass_prone(path, section, &allowing, &files, &mut findings);
         // Frontends with the same rules have the same bypasses: search each rule set once.
         let rules: Vec<&Directive> = section
             .directives
