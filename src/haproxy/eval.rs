@@ -7,14 +7,16 @@
 //! remove or log headers, or track), `mode tcp|http` (a tcp-mode section runs no `http-request`
 //! rule and sees request contents only after an inspect delay), named and anonymous ACLs,
 //! `if`/`unless`, `||`, `or`, `!`, the fetches `path`, `url`, `method`, `hdr`/`req.hdr`, `var`,
-//! `str`, `env` and their `_beg/_end/_sub/_reg/_dir` forms, the converters `url_dec`, `regsub`,
-//! `lower`, `upper`, the match methods `found, str, beg, end, sub, reg, dir, bool`, `-i`, the
+//! `str`, `env` and their `_beg/_end/_sub/_reg/_dir/_dom` forms, the converters `url_dec`,
+//! `regsub`, `lower`, `upper`, the match methods `found, str, beg, end, sub, reg, dir, dom, bool`,
+//! `-i`, pattern files (`-f`, several per ACL, `-M`; their contents come from lint through
+//! [`compile_with`], read as docs/research/acl-files.md says), the
 //! predefined `METH_*`, `HTTP*`, `TRUE`, `FALSE` ACLs, `use_backend`, `default_backend`,
 //! `server`, and servers that are a bind of another frontend of the file (`127.0.0.1:PORT`,
 //! `unix@PATH`, `abns@NAME`): the request is then judged through that frontend.
 //!
-//! What it cannot model (an unknown fetch, converter or action, an ACL file, the client's
-//! address, Lua) is reported with its line and evaluated both ways: a request whose verdict
+//! What it cannot model (an unknown fetch, converter or action, an ACL file it was not given,
+//! the client's address, Lua) is reported with its line and evaluated both ways: a request whose verdict
 //! depends on it is [`Outcome::Uncertain`] with that line, every other request keeps its verdict.
 
 use std::borrow::Cow;
@@ -1174,7 +1176,10 @@ impl Compiler {
             | "wait-for-handshake"
             | "early-hint"
             | "set-fc-mark"
-            | "set-fc-tos" => {
+            | "set-fc-tos"
+            // Sends messages to the SPOE agent: its effect, variables, is modelled by the
+            // filter (`agent_variables`).
+            | "send-spoe-group" => {
                 let header = before.get(1).map(|w| w.text.to_ascii_lowercase());
                 // Headers the rules of a socket proxy look at change what later rules see.
                 let header_action = matches!(
@@ -1263,7 +1268,8 @@ impl Compiler {
             | "set-priority-offset"
             | "set-bandwidth-limit"
             | "set-fc-mark"
-            | "set-fc-tos" => Action::Neutral,
+            | "set-fc-tos"
+            | "send-spoe-group" => Action::Neutral,
             other => {
                 self.note(first, format!("`tcp-request {} {other}`", args[0].text));
                 Action::Opaque
@@ -1561,11 +1567,21 @@ pub fn compile_with(config: &Config, dialect: Dialect, files: &PatternFiles) -> 
         line_limit: bufsize.saturating_sub(1),
     };
     let mut proxies: Vec<Proxy> = Vec::new();
+    // Per proxy: where its `filter spoe` is, if it has one.
+    let mut spoe: Vec<Option<(usize, usize)>> = Vec::new();
     let mut defaults: Option<&Section> = None;
     for s in &config.sections {
         match s.kind {
             SectionKind::Defaults => defaults = Some(s),
-            k if k.is_proxy() => proxies.push(compiler.proxy(s, defaults)),
+            k if k.is_proxy() => {
+                spoe.push(
+                    s.directives
+                        .iter()
+                        .find(|d| d.keyword() == "filter" && d.arg(0) == Some("spoe"))
+                        .map(|d| (d.words[0].span.line(), d.words[0].span.column())),
+                );
+                proxies.push(compiler.proxy(s, defaults))
+            }
             _ => {}
         }
     }
@@ -1637,6 +1653,7 @@ pub fn compile_with(config: &Config, dialect: Dialect, files: &PatternFiles) -> 
             });
         }
     }
+    agent_variables(&mut proxies, &spoe, &mut compiler);
     let class_sizes = classify(&mut proxies);
     for s in config.sections_of(SectionKind::Defaults) {
         for d in &s.directives {
@@ -1658,6 +1675,88 @@ pub fn compile_with(config: &Config, dialect: Dialect, files: &PatternFiles) -> 
         class_sizes,
         memo: Memo::default(),
         also: Also::default(),
+    }
+}
+
+/// An SPOE filter's agent sets variables (`set-var` actions of the SPOE protocol) that the
+/// file does not show: in a proxy with `filter spoe`, every read of a variable that no rule of
+/// the file sets is unknown, noted on the filter's line. (Variables a rule sets are taken as
+/// the rules set them.)
+fn agent_variables(
+    proxies: &mut [Proxy],
+    spoe: &[Option<(usize, usize)>],
+    compiler: &mut Compiler,
+) {
+    if spoe.iter().all(Option::is_none) {
+        return;
+    }
+    let set: std::collections::HashSet<VarId> = proxies
+        .iter()
+        .flat_map(|p| p.rules.iter())
+        .filter_map(|r| match &r.action {
+            Action::SetVar(id, _) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let agent = |fetch: &Fetch| match fetch {
+        Fetch::Var(id) if !set.contains(id) => Some(*id),
+        _ => None,
+    };
+    for (p, at) in proxies.iter_mut().zip(spoe) {
+        let Some((line, column)) = *at else { continue };
+        let mut read = std::collections::BTreeSet::new();
+        let mut unknown = |acl: &mut Arc<Acl>| {
+            if let Some(id) = agent(&acl.expr.fetch) {
+                read.insert(id);
+                *acl = Arc::new(Acl::unknown(line));
+            }
+        };
+        for acl in p.acls.iter_mut().flatten() {
+            unknown(acl);
+        }
+        let conds = p
+            .rules
+            .iter_mut()
+            .map(|r| &mut r.cond)
+            .chain(p.use_backends.iter_mut().map(|u| &mut u.cond));
+        for cond in conds.flatten() {
+            let reads = cond.groups.iter().flatten().any(
+                |t| matches!(t, Term::Anonymous { acl, .. } if agent(&acl.expr.fetch).is_some()),
+            );
+            if reads {
+                for t in Arc::make_mut(cond).groups.iter_mut().flatten() {
+                    if let Term::Anonymous { acl, .. } = t {
+                        unknown(acl);
+                    }
+                }
+            }
+        }
+        for r in p.rules.iter_mut() {
+            if let Action::SetVar(_, expr) = &mut r.action {
+                if let Some(id) = agent(&expr.fetch) {
+                    read.insert(id);
+                    *expr = Arc::new(Expr {
+                        fetch: Fetch::Unknown(line),
+                        convs: Vec::new(),
+                    });
+                }
+            }
+        }
+        if !read.is_empty() {
+            let names: Vec<String> = read
+                .iter()
+                .map(|id| format!("`{}`", compiler.var_names[*id]))
+                .collect();
+            compiler.unevaluable.push(Unevaluable {
+                line,
+                column,
+                what: format!(
+                    "the variable(s) {} that the SPOE agent of `filter spoe` in `{}` may set (no rule of this file sets them)",
+                    names.join(", "),
+                    p.name
+                ),
+            });
+        }
     }
 }
 
@@ -2063,6 +2162,12 @@ impl<'r> State<'r> {
                     l.patterns.iter().any(|p| {
                         let p: &[u8] = p;
                         match m {
+                            // Case-sensitive exact patterns are in HAProxy's string tree,
+                            // looked up as a C string: the sample ends at its first NUL (seen
+                            // on 2.6.12 and 3.0.11 with `/_ping%00` through `url_dec`).
+                            MatchMethod::Str if !l.icase => {
+                                s.split(|&b| b == 0).next().unwrap_or_default() == p
+                            }
                             MatchMethod::Str => eq(s, p),
                             MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
                             MatchMethod::End => {
@@ -3232,5 +3337,33 @@ frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_b
         let parsed = parse(&text, &Env::new(), Version::parse("3.2").unwrap());
         let m = compile_with(&parsed, Dialect::HAPROXY_3_2, &files);
         assert_eq!(m.unevaluable.len(), 1, "{:?}", m.unevaluable);
+    }
+
+    #[test]
+    fn an_spoe_agent_makes_the_variables_no_rule_sets_unknown() {
+        // Line 8: the filter; `txn.iprep.score` comes from the agent, `txn.route` from a rule.
+        let text = format!(
+            "{HEAD}frontend f\n    bind :2375\n    filter spoe engine iprep config /etc/haproxy/spoe.conf\n    http-request send-spoe-group iprep check\n    http-request set-var(txn.route) str(ok)\n    http-request deny if {{ var(txn.iprep.score) -m str bad }}\n    http-request deny unless {{ var(txn.route) -m str ok }}\n    http-request allow if {{ path /_ping }}\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        );
+        let m = model(&text);
+        assert_eq!(m.unevaluable.len(), 1, "{:?}", m.unevaluable);
+        let note = &m.unevaluable[0];
+        assert_eq!((note.line, note.column), (8, 5));
+        assert!(note.what.contains("`txn.iprep.score`"), "{}", note.what);
+        assert!(!note.what.contains("txn.route"), "{}", note.what);
+        // The agent's answer decides /_ping; nothing passes the final deny anyway.
+        assert_eq!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Uncertain { line: 8 }
+        );
+        assert!(!ask(&m, "f", "GET", "/info").forwarded());
+        assert!(!ask(&m, "f", "GET", "/info").uncertain());
+        // Without the filter the variable is unset: certain.
+        let m = model(&text.replace(
+            "    filter spoe engine iprep config /etc/haproxy/spoe.conf\n    http-request send-spoe-group iprep check\n",
+            "",
+        ));
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        assert!(ask(&m, "f", "GET", "/_ping").forwarded());
     }
 }

@@ -1181,7 +1181,10 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                         ),
                     ));
                 }
-                Some((Effect::Lua, _)) => {
+                // The evaluator models an SPOE agent by the variables it may set.
+                Some((Effect::Lua, _))
+                    if !(d.keyword() == "filter" && d.arg(0) == Some("spoe")) =>
+                {
                     findings.push(
                         Finding::new(
                             Code::Unevaluable,
