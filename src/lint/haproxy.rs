@@ -489,8 +489,8 @@ fn bypass_prone(
             // The last inline pattern (never a word after `-f`, `-m` or `-u`), and every
             // pattern of each `-f` file lint read.
             let pattern = words.iter().enumerate().rev().find(|(i, w)| {
-                !w.text.starts_with('-')
-                    && !(*i > 0 && matches!(words[i - 1].text.as_str(), "-f" | "-m" | "-u"))
+                let after_flag = *i > 0 && matches!(words[i - 1].text.as_str(), "-f" | "-m" | "-u");
+                !w.text.starts_with('-') && !after_flag
             });
             let unanchored = |p: &str| !(p.starts_with('^') && p.ends_with('$'));
             if let Some((_, p)) = pattern.filter(|(i, _)| *i > 0) {
