@@ -261,6 +261,10 @@ pub struct VerifyArgs {
     /// With --config: a value for "${VAR}" and env(VAR) in it (repeatable).
     #[arg(long = "env", value_name = "KEY=VAL", requires = "config", value_parser = key_value)]
     pub env: Vec<KeyValue>,
+    /// With --config: a file an ACL of it loads with `-f` (repeatable), NAME=LOCAL or PATH, as
+    /// for `lint --pattern-file`.
+    #[arg(long = "pattern-file", value_name = "NAME=LOCAL|PATH", requires = "config", value_parser = pattern_file)]
+    pub pattern_files: Vec<PatternFileArg>,
     /// Also write a Markdown verification report to FILE (written as -o is by render).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
