@@ -864,6 +864,33 @@ fn pattern_files_make_their_verdicts_certain() {
     assert!(verdicts(&current, "docker").iter().any(|r| r.2));
     let findings = current["files"][0]["findings"].as_array().unwrap();
     assert!(!findings.iter().any(|f| f["code"] == "SPG008"));
+    // With --compose: the config names the file by its path in the container, and the proxy
+    // service mounts the checked-in directory there.
+    let sub = dir.path().join("sockproxy");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("haproxy.cfg"), config).unwrap();
+    std::fs::copy(&list, sub.join("allowed.lst")).unwrap();
+    let compose = dir.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "services:\n  sockproxy:\n    image: haproxy:3.2-alpine\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n      - ./sockproxy:/usr/local/etc/haproxy:ro\n",
+    )
+    .unwrap();
+    let mounted = json_report(&[
+        sub.join("haproxy.cfg").to_str().unwrap(),
+        "--compose",
+        compose.to_str().unwrap(),
+    ]);
+    assert_eq!(verdicts(&mounted, "docker"), verdicts(&with, "docker"));
+    let findings = mounted["files"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "SPG008"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("the proxy service mounts")),
+        "{findings:?}"
+    );
     // A given file that cannot be read: 66, with the path and the option.
     let missing = dir.path().join("missing.lst");
     let o = lint(&[

@@ -1219,7 +1219,13 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
     }
     // The `-f` files lint reads (`--pattern-file`, `default-path config`), each named in a
     // finding: the verdicts of its ACLs rest on it. Every other one stays unknown (SPG001).
-    let (files, read) = patterns::resolve(path, &parsed, options.version, &options.pattern_files)?;
+    let (files, read) = patterns::resolve_with_mounts(
+        path,
+        &parsed,
+        options.version,
+        &options.pattern_files,
+        &options.proxy_mounts,
+    )?;
     for r in &read {
         for &(line, column, width) in &r.at {
             findings.push(

@@ -46,6 +46,10 @@ pub struct LintOptions {
     pub env_sources: std::collections::BTreeMap<String, String>,
     /// The `--pattern-file`s, read once (`patterns::resolve` says which `-f` names they are).
     pub pattern_files: Vec<patterns::GivenPatternFile>,
+    /// With `--compose`: what the proxy service bind-mounts from beside the compose file (the
+    /// path here, the path in the container), where lint reads ACL files the config names by
+    /// their path in the container.
+    pub proxy_mounts: Vec<(PathBuf, String)>,
 }
 
 impl LintOptions {
@@ -84,6 +88,7 @@ impl LintOptions {
             preset_baseline,
             env_sources: Default::default(),
             pattern_files: Vec::new(),
+            proxy_mounts: Vec::new(),
         })
     }
 }

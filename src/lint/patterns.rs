@@ -11,7 +11,10 @@
 //!   its prefix, and the local copy) or `--pattern-file PATH` (read at PATH);
 //! - otherwise, for a relative name under `default-path config` or `parent`, the file at that
 //!   place next to the config lint reads, when it exists: what HAProxy reads when the config's
-//!   directory is deployed as it is checked in.
+//!   directory is deployed as it is checked in;
+//! - otherwise, with `--compose`, for an absolute name under a directory the proxy service
+//!   bind-mounts from beside the compose file (`./sockproxy:/usr/local/etc/haproxy:ro`), the file
+//!   in that directory, when it exists: what the container sees.
 //!
 //! Every other name (an absolute path not given, a relative one under `current` or `origin`, a
 //! `virt@` list, a config read from stdin) is not read: its ACLs stay unknown, with the reason
@@ -126,6 +129,19 @@ pub fn resolve(
     version: Version,
     given: &[GivenPatternFile],
 ) -> Result<(PatternFiles, Vec<ReadPatternFile>)> {
+    resolve_with_mounts(path, config, version, given, &[])
+}
+
+/// [`resolve`], and an absolute name under a directory the proxy service bind-mounts from
+/// beside its compose file (`mounts`: the path here, the path in the container; from
+/// `lint --compose`) is read from there.
+pub fn resolve_with_mounts(
+    path: &Path,
+    config: &Config,
+    version: Version,
+    given: &[GivenPatternFile],
+    mounts: &[(PathBuf, String)],
+) -> Result<(PatternFiles, Vec<ReadPatternFile>)> {
     let mut files = PatternFiles::default();
     let mut read = Vec::new();
     let prefixes = version.at_least(3, 0);
@@ -214,10 +230,32 @@ pub fn resolve(
                 }
             }
         } else if found.is_none() {
-            files.unread(
-                &name,
-                format!("a path on the machine HAProxy runs on{missing_hint}: lint reads it only when given, `--pattern-file {file}=LOCAL_COPY` or `--pattern-file {file}`"),
-            );
+            // The longest mount target that holds the file.
+            let mounted = mounts
+                .iter()
+                .filter_map(|(here, target)| {
+                    let rest = Path::new(file).strip_prefix(target).ok()?;
+                    Some((target.len(), here.join(rest), here, target))
+                })
+                .max_by_key(|m| m.0);
+            match mounted {
+                Some((_, local, here, target)) if local.is_file() => {
+                    let contents = std::fs::read(&local).map_err(|source| Error::Read {
+                        path: local.clone(),
+                        source,
+                    })?;
+                    let how = format!("the proxy service mounts {} at {target}", here.display());
+                    found = Some((Arc::from(contents), local, how));
+                }
+                Some((_, local, here, target)) => files.unread(
+                    &name,
+                    format!("the proxy service mounts {} at {target}, and {} does not exist here{missing_hint}; pass `--pattern-file {file}=LOCAL_COPY`", here.display(), local.display()),
+                ),
+                None => files.unread(
+                    &name,
+                    format!("a path on the machine HAProxy runs on{missing_hint}: lint reads it only when given, `--pattern-file {file}=LOCAL_COPY` or `--pattern-file {file}` (or from a directory the proxy service mounts, with `--compose`)"),
+                ),
+            }
         }
         if let Some((contents, local, how)) = found {
             read.push(ReadPatternFile {

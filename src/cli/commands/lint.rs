@@ -63,6 +63,10 @@ pub fn run(args: LintArgs) -> ExitCode {
     let options = match environment(&args).and_then(|(env, sources)| {
         let mut options = LintOptions::new(args.presets.clone(), env, &args.haproxy_version)?;
         options.env_sources = sources;
+        if let Some(path) = &args.compose {
+            let text = lint::read(path)?;
+            options.proxy_mounts = compose::proxy_local_mounts(path, &text, &options.env)?;
+        }
         for p in &args.pattern_files {
             options
                 .pattern_files
