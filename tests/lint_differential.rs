@@ -2,7 +2,8 @@
 //! evaluator's verdict (forwarded to a server, or answered by HAProxy) must equal what HAProxy
 //! does. Configs: every preset rendered, a fixture with Tecnativa's semantics under several flag
 //! sets, and hand-written fixtures in common styles (among them tcp-request rules of every phase
-//! and a tcp-mode listener that forwards to frontends of its own file). Requests: every catalog
+//! and a tcp-mode listener that forwards to frontends of its own file), and ACLs whose patterns
+//! are in `-f` files read as lint reads them. Requests: every catalog
 //! route with version prefixes, and the bypass corpus. A tcp-mode frontend picks its backend once
 //! per connection, so each request to one opens its own connection.
 
@@ -463,7 +464,8 @@ fn runnable(
 /// Every real-world fixture (tests/fixtures/real-world, docs/research/real-world.md) under each
 /// flag set, on every HAProxy version: every request whose verdict the evaluator calls certain
 /// must get HAProxy's verdict; those it calls uncertain (what they depend on cannot be modelled:
-/// Lua, `-f` files, the client's address, ...) are counted, never guessed.
+/// Lua, the client's address, ...) are counted, never guessed. The `-f` files a fixture names
+/// are given to the evaluator as `lint --pattern-file NAME=LOCAL` gives them.
 #[test]
 fn real_world_fixtures_agree_with_haproxy() {
     let catalog = Catalog::builtin();
