@@ -163,6 +163,14 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A `--pattern-file` that cannot be read: the ACLs that name it would be judged on nothing.
+    #[error("cannot read the pattern file {} (--pattern-file {given}): {source}; give the path of a local copy of the file the config names", .path.display())]
+    PatternFile {
+        given: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error("cannot write {}: {source}; nothing was written, check that the directory exists and is writable", .path.display())]
     Write {
         path: PathBuf,
@@ -247,7 +255,9 @@ impl Error {
                 }
             }
             Error::Malformed { .. } | Error::Unusable(_) => ExitCode::DataErr,
-            Error::Read { .. } | Error::NoSocket { .. } => ExitCode::NoInput,
+            Error::Read { .. } | Error::PatternFile { .. } | Error::NoSocket { .. } => {
+                ExitCode::NoInput
+            }
             Error::NotASocket { .. } => ExitCode::DataErr,
             Error::SocketPermission { .. } => ExitCode::NoPerm,
             Error::RootGroup { .. } => ExitCode::Config,

@@ -18,6 +18,14 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG004", "SPG004.cfg", &[]),
     ("SPG006", "SPG006.cfg", &[]),
     ("SPG007", "SPG007.cfg", &["--env", "CONTAINERS=1"]),
+    (
+        "SPG008",
+        "SPG008.cfg",
+        &[
+            "--pattern-file",
+            "/usr/local/etc/haproxy/allowed.lst=SPG008.lst",
+        ],
+    ),
     ("SPG101", "SPG101.cfg", &["--preset", "traefik"]),
     ("SPG102", "SPG102.cfg", &["--preset", "traefik"]),
     ("SPG103", "SPG103.cfg", &["--preset", "traefik"]),
@@ -51,6 +59,9 @@ const FIXTURES: &[(&str, &str, &[&str])] = &[
     ("SPG513", "SPG513.compose.yaml", &[]),
     ("SPG514", "SPG514.compose.yaml", &[]),
 ];
+
+/// Files a fixture reads besides itself (the pattern file of SPG008).
+const COMPANIONS: &[&str] = &["SPG008.lst"];
 
 /// Codes that are documented (`sockproxy-gen explain`) but no longer reported: no fixture.
 const RETIRED: &[(&str, &str)] = &[(
@@ -110,7 +121,11 @@ fn every_code_is_covered_or_retired() {
     }
     // Every file in the directory is one of the fixtures above: no orphans.
     let files: BTreeSet<String> = common::dir_entries(&fixture_dir()).into_iter().collect();
-    let named: BTreeSet<String> = FIXTURES.iter().map(|(_, f, _)| f.to_string()).collect();
+    let named: BTreeSet<String> = FIXTURES
+        .iter()
+        .map(|(_, f, _)| f.to_string())
+        .chain(COMPANIONS.iter().map(|f| f.to_string()))
+        .collect();
     assert_eq!(
         files, named,
         "tests/fixtures/codes/ and FIXTURES in tests/codes.rs list different files"

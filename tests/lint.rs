@@ -974,3 +974,176 @@ fn the_compose_services_image_decides_the_defaults() {
         assert!(allowed.contains(open), "{open}: {allowed:?}");
     }
 }
+
+/// ACL pattern files on the command line: without `--pattern-file` the verdicts that depend on
+/// the list are uncertain and SPG001 says which option to pass; with it every verdict is
+/// certain, the file is named (SPG008), and what the list holds decides; `default-path config`
+/// reads a relative name beside the config; a given file that cannot be read exits 66 naming
+/// it, and a malformed `--pattern-file` is a usage error (64).
+#[test]
+fn pattern_files_make_their_verdicts_certain() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "defaults\n    mode http\n    timeout connect 5s\n    timeout client 1m\n    timeout server 1m\n\nfrontend docker\n    bind 127.0.0.1:2375\n    acl allowed path -f /usr/local/etc/haproxy/allowed.lst\n    http-request allow if allowed METH_GET\n    http-request deny\n    default_backend docker\n\nbackend docker\n    server docker /var/run/docker.sock\n";
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, config).unwrap();
+    let list = dir.path().join("allowed.lst");
+    std::fs::write(
+        &list,
+        "# read-only dashboard\n/_ping\n  /version\n/containers/json\r\n",
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_str().unwrap();
+    let given = format!("/usr/local/etc/haproxy/allowed.lst={}", list.display());
+    let without = json_report(&[cfg_arg]);
+    let v = verdicts(&without, "docker");
+    assert!(v.iter().filter(|r| r.2).count() >= 3, "{v:?}");
+    assert!(
+        v.iter().all(|r| !r.1),
+        "nothing is allowed for certain without the list"
+    );
+    let findings = without["files"][0]["findings"].as_array().unwrap();
+    let note = findings
+        .iter()
+        .find(|f| f["code"] == "SPG001")
+        .expect("SPG001 on the -f");
+    assert_eq!(note["line"], 9);
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("--pattern-file /usr/local/etc/haproxy/allowed.lst=LOCAL_COPY"),
+        "{note}"
+    );
+    let with = json_report(&[cfg_arg, "--pattern-file", &given]);
+    let v = verdicts(&with, "docker");
+    assert!(v.iter().all(|r| !r.2), "{v:?}");
+    let allowed: Vec<&str> = v.iter().filter(|r| r.1).map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        allowed,
+        [
+            "GET /containers/json",
+            "GET /_ping",
+            "HEAD /_ping",
+            "GET /version"
+        ],
+        "{v:?}"
+    );
+    let findings = with["files"][0]["findings"].as_array().unwrap();
+    assert!(
+        !findings.iter().any(|f| f["code"] == "SPG001"),
+        "{findings:?}"
+    );
+    let read = findings
+        .iter()
+        .find(|f| f["code"] == "SPG008")
+        .expect("SPG008 names the file");
+    assert_eq!(read["line"], 9);
+    let message = read["message"].as_str().unwrap();
+    assert!(
+        message.contains(&list.display().to_string()) && message.contains("3 pattern(s)"),
+        "{message}"
+    );
+    // A relative name under `default-path config`: read beside the config, unasked.
+    let relative = config
+        .replace("/usr/local/etc/haproxy/allowed.lst", "allowed.lst")
+        .replacen(
+            "defaults\n",
+            "global\n    default-path config\n\ndefaults\n",
+            1,
+        );
+    std::fs::write(&cfg, &relative).unwrap();
+    let beside = json_report(&[cfg_arg]);
+    assert_eq!(verdicts(&beside, "docker"), verdicts(&with, "docker"));
+    let findings = beside["files"][0]["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["code"] == "SPG008"
+        && f["message"]
+            .as_str()
+            .unwrap()
+            .contains("default-path config")));
+    // Without `default-path config` the same file is a hint, never read unasked.
+    std::fs::write(&cfg, relative.replace("    default-path config\n", "")).unwrap();
+    let current = json_report(&[cfg_arg]);
+    assert!(verdicts(&current, "docker").iter().any(|r| r.2));
+    let findings = current["files"][0]["findings"].as_array().unwrap();
+    assert!(!findings.iter().any(|f| f["code"] == "SPG008"));
+    // With --compose: the config names the file by its path in the container, and the proxy
+    // service mounts the checked-in directory there.
+    let sub = dir.path().join("sockproxy");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("haproxy.cfg"), config).unwrap();
+    std::fs::copy(&list, sub.join("allowed.lst")).unwrap();
+    let compose = dir.path().join("compose.yaml");
+    std::fs::write(
+        &compose,
+        "services:\n  sockproxy:\n    image: haproxy:3.2-alpine\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n      - ./sockproxy:/usr/local/etc/haproxy:ro\n",
+    )
+    .unwrap();
+    let mounted = json_report(&[
+        sub.join("haproxy.cfg").to_str().unwrap(),
+        "--compose",
+        compose.to_str().unwrap(),
+    ]);
+    assert_eq!(verdicts(&mounted, "docker"), verdicts(&with, "docker"));
+    let findings = mounted["files"][0]["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["code"] == "SPG008"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("the proxy service mounts")),
+        "{findings:?}"
+    );
+    // A given file that cannot be read: 66, with the path and the option.
+    let missing = dir.path().join("missing.lst");
+    let o = lint(&[
+        cfg_arg,
+        "--pattern-file",
+        &format!("/etc/x.lst={}", missing.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(66), "{}", err(&o));
+    assert!(
+        err(&o).contains(&missing.display().to_string()) && err(&o).contains("--pattern-file"),
+        "{}",
+        err(&o)
+    );
+    assert!(out(&o).is_empty());
+    let o = lint(&[cfg_arg, "--pattern-file", "/etc/x.lst="]);
+    assert_eq!(o.status.code(), Some(64), "{}", err(&o));
+}
+
+/// An SPOE filter's agent sets variables the file does not show: the rules that read one no
+/// rule sets are uncertain, reported on the filter line with the variable named; a variable a
+/// rule sets is judged as usual, and the filter gets no generic "runs code" finding.
+#[test]
+fn an_spoe_agent_makes_its_variables_uncertain() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lint/spoe-agent.cfg");
+    let report = json_report(&[file.to_str().unwrap()]);
+    let v = verdicts(&report, "docker");
+    let row = |name: &str| v.iter().find(|r| r.0 == name).unwrap().clone();
+    // Decided by the agent's answer.
+    assert!(row("GET /containers/json").2, "{v:?}");
+    // Decided by the rules alone.
+    let ping = row("GET /_ping");
+    assert!(ping.1 && !ping.2, "{ping:?}");
+    let info = row("GET /info");
+    assert!(!info.1 && !info.2, "{info:?}");
+    let findings = report["files"][0]["findings"].as_array().unwrap();
+    let on_filter: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["code"] == "SPG001" && f["line"] == 17)
+        .collect();
+    assert_eq!(on_filter.len(), 1, "{findings:?}");
+    let message = on_filter[0]["message"].as_str().unwrap();
+    assert!(message.contains("`txn.iprep.verdict`"), "{message}");
+    assert!(
+        message.contains("1 route(s) of frontend `docker`"),
+        "{message}"
+    );
+    assert!(!message.contains("txn.route"), "{message}");
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["code"] == "SPG001" && f["line"] != 17),
+        "{findings:?}"
+    );
+}

@@ -3,8 +3,9 @@
 //! does. Configs: every preset rendered, fixtures with Tecnativa's and with linuxserver's
 //! semantics under several flag sets (each on top of the defaults lint judges it with), and
 //! hand-written fixtures in common styles (among them tcp-request rules of every phase and a
-//! tcp-mode listener that forwards to frontends of its own file). Requests: every catalog route
-//! with version prefixes, paths of Podman's `/libpod` API, and the bypass corpus. A tcp-mode frontend picks its backend once
+//! tcp-mode listener that forwards to frontends of its own file), and ACLs whose patterns are in
+//! `-f` files read as lint reads them. Requests: every catalog route with version prefixes,
+//! paths of Podman's `/libpod` API, and the bypass corpus. A tcp-mode frontend picks its backend once
 //! per connection, so each request to one opens its own connection.
 
 use crate::common;
@@ -481,7 +482,11 @@ fn runnable(
     work: &common::WorkDir,
     socket: &str,
     env: &Env,
-) -> (String, Vec<(u16, String)>) {
+) -> (
+    String,
+    Vec<(u16, String)>,
+    Vec<sockproxy_gen::lint::patterns::GivenPatternFile>,
+) {
     let parsed = syntax::parse(text, env, Version::parse("3.2").unwrap());
     // Addresses some server forwards to that a bind of this file listens on: internal hops.
     let binds: HashSet<String> = parsed
@@ -501,6 +506,9 @@ fn runnable(
     let internal = |addr: &str| addr.starts_with("abns@") || servers.contains(addr);
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let mut frontends = Vec::new();
+    // The `-f` files moved into the work directory, as lint is given them: the name the
+    // rewritten config uses and the copy.
+    let mut given = Vec::new();
     for section in &parsed.sections {
         for d in &section.directives {
             let indent = "    ";
@@ -543,20 +551,31 @@ fn runnable(
                         if names_file && source.is_file() {
                             let name = source.file_name().unwrap().to_str().unwrap();
                             std::fs::copy(&source, work.host(name)).unwrap();
-                            *line = line.replace(w.text, work.inner(name).to_str().unwrap());
+                            let inner = work.inner(name).to_str().unwrap().to_string();
+                            *line = line.replace(w.text, &inner);
+                            if d.word(i - 1).is_some_and(|p| p.text == "-f") {
+                                given.push(
+                                    sockproxy_gen::lint::patterns::GivenPatternFile::read(
+                                        Some(inner),
+                                        work.host(name),
+                                    )
+                                    .unwrap(),
+                                );
+                            }
                         }
                     }
                 }
             }
         }
     }
-    (lines.join("\n") + "\n", frontends)
+    (lines.join("\n") + "\n", frontends, given)
 }
 
 /// Every real-world fixture (tests/fixtures/real-world, docs/research/real-world.md) under each
 /// flag set, on every HAProxy version: every request whose verdict the evaluator calls certain
 /// must get HAProxy's verdict; those it calls uncertain (what they depend on cannot be modelled:
-/// Lua, `-f` files, the client's address, ...) are counted, never guessed.
+/// Lua, the client's address, ...) are counted, never guessed. The `-f` files a fixture names
+/// are given to the evaluator as `lint --pattern-file NAME=LOCAL` gives them.
 #[test]
 fn real_world_fixtures_agree_with_haproxy() {
     let catalog = Catalog::builtin();
@@ -607,10 +626,19 @@ fn real_world_fixtures_agree_with_haproxy() {
                 env.insert("LOG_LEVEL".into(), "info".into());
                 env.extend(flags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
                 env.insert("SOCKET_PATH".into(), socket.to_str().unwrap().into());
-                let (config, frontends) = runnable(text, &work, socket.to_str().unwrap(), &env);
+                let (config, frontends, given) =
+                    runnable(text, &work, socket.to_str().unwrap(), &env);
                 let parsed = syntax::parse(&config, &env, version);
-                let model = eval::compile(&parsed, version.dialect().unwrap());
                 let file = format!("rw{ci}-{fi}.cfg");
+                // The `-f` files as lint reads them when given (`--pattern-file NAME=LOCAL`).
+                let (files, _) = sockproxy_gen::lint::patterns::resolve(
+                    &work.host(&file),
+                    &parsed,
+                    version,
+                    &given,
+                )
+                .unwrap();
+                let model = eval::compile_with(&parsed, version.dialect().unwrap(), &files);
                 std::fs::write(work.host(&file), &config).unwrap();
                 let pairs_env: Vec<(&str, &str)> =
                     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -742,4 +770,226 @@ fn real_world_fixtures_agree_with_haproxy() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Requests aimed at the lists of handwritten-acl-files.cfg: case variants of exact and
+/// case-insensitive entries, the trailing space of `/info ` (`%20` once decoded), a `#` that
+/// is a pattern (`%23`), prefixes and words of each list.
+fn acl_file_probes() -> Vec<Probe> {
+    [
+        ("GET", "/_ping"),
+        ("GET", "/_PING"),
+        ("GET", "/version"),
+        ("GET", "/version%0d"),
+        ("GET", "/info"),
+        ("GET", "/INFO"),
+        ("GET", "/info%20"),
+        ("GET", "/info%20%20"),
+        ("GET", "/containers/json"),
+        ("GET", "/CONTAINERS/json"),
+        ("GET", "/v1.41/containers/json"),
+        ("GET", "/secrets"),
+        ("GET", "/Secrets/x"),
+        ("GET", "/plugins"),
+        ("GET", "/%23export"),
+        ("GET", "/x/%23export"),
+        ("GET", "/containers/3f2a9c1e7b4d/export"),
+        ("GET", "/v1.44/images/json"),
+        ("GET", "/v1.4/images/json"),
+        ("GET", "/v1.41/events"),
+        ("GET", "/events"),
+        ("GET", "/containers/3f2a9c1e7b4d/logs"),
+        ("GET", "/containers/3f2a9c1e7b4d/logsx"),
+        ("GET", "/networks"),
+        ("GET", "/v1.41/networks/3f2a9c1e7b4d"),
+        ("GET", "/networksx"),
+        ("GET", "/volumes/3f2a9c1e7b4d"),
+        ("GET", "/v1.41/volumes/3f2a9c1e7b4d/x"),
+        ("GET", "/volumes/3f2a9c1e7b4dx"),
+        ("GET", "/images/registry.example/team/app:1.0/json"),
+        ("GET", "/images/myregistry.example/app/json"),
+        ("GET", "/system/df"),
+        ("GET", "/system/dfx"),
+        ("GET", "/nodes"),
+        ("POST", "/nodes"),
+        ("GET", "/nodes-list"),
+        ("GET", "/services"),
+        ("GET", "/tasks"),
+        ("DELETE", "/tasks"),
+        ("GET", "/tasks/x"),
+    ]
+    .into_iter()
+    .map(|(method, target)| Probe {
+        method: method.into(),
+        target: target.into(),
+        headers: Vec::new(),
+        kind: "acl-file",
+        must_refuse: false,
+    })
+    .collect()
+}
+
+/// ACLs whose patterns are in `-f` files (tests/fixtures/handwritten-acl-files.cfg and its lists
+/// in tests/fixtures/acl-files/), on HAProxy 2.6, 3.0 and 3.2. The config and its lists are
+/// written into the work directory, where HAProxy reads the relative names (`default-path
+/// config`); its one absolute name is rewritten to the work directory and given to lint as
+/// `--pattern-file NAME=LOCAL`, the way a user gives the checked-in copy. Without the files the
+/// verdicts that depend on them are uncertain; with them (read by lint's own resolution) every
+/// verdict is certain and equals HAProxy's, request by request, status included.
+#[test]
+fn pattern_files_agree_with_haproxy() {
+    use sockproxy_gen::lint::patterns::{self, GivenPatternFile};
+    let catalog = Catalog::builtin();
+    let mut requests = catalog_corpus(catalog);
+    requests.extend(corpus::attacks(catalog));
+    requests.extend(acl_file_probes());
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let text = std::fs::read_to_string(fixtures.join("handwritten-acl-files.cfg")).unwrap();
+    let lists: Vec<String> = common::dir_entries(&fixtures.join("acl-files"));
+    assert!(lists.len() >= 10, "{lists:?}");
+    let mut by_line: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for haproxy in common::haproxies() {
+        let version = Version::parse(&haproxy.version).expect("a supported line");
+        let work = haproxy.workdir();
+        std::fs::create_dir(work.host("acl-files")).unwrap();
+        for name in &lists {
+            std::fs::copy(
+                fixtures.join("acl-files").join(name),
+                work.host(&format!("acl-files/{name}")),
+            )
+            .unwrap();
+        }
+        std::fs::copy(
+            fixtures.join("acl-files/absolute.lst"),
+            work.host("absolute.lst"),
+        )
+        .unwrap();
+        let absolute = work.inner("absolute.lst").to_str().unwrap().to_string();
+        let config = text.replace("/etc/sockproxy-gen-test/absolute.lst", &absolute);
+        std::fs::write(work.host("acl-files.cfg"), &config).unwrap();
+        let backend = RecordingBackend::start(&work.host("backend.sock"));
+        let port = common::free_port();
+        let env: Env = [
+            ("PORT", port.to_string()),
+            (
+                "SOCKET_PATH",
+                work.inner("backend.sock").to_str().unwrap().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let parsed = syntax::parse(&config, &env, version);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let dialect = version.dialect().unwrap();
+        // Without the files: the verdicts that depend on them are uncertain.
+        let without = eval::compile(&parsed, dialect);
+        let entry = without
+            .proxies
+            .iter()
+            .find(|p| p.name == "acl_files")
+            .unwrap();
+        let ask = |model: &eval::Model, entry: &eval::Proxy, probe: &Probe, id: usize| {
+            let mut headers = vec![
+                ("Host".to_string(), "docker".to_string()),
+                ("X-Spg-Probe".to_string(), id.to_string()),
+            ];
+            headers.extend(probe.headers.iter().cloned());
+            model
+                .evaluate(
+                    entry,
+                    &Request {
+                        method: &probe.method,
+                        target: &probe.target,
+                        headers: &headers,
+                    },
+                )
+                .unwrap()
+        };
+        let uncertain_without = requests
+            .iter()
+            .filter(|p| ask(&without, entry, p, 0).uncertain())
+            .count();
+        assert!(
+            !without.unevaluable.is_empty() && uncertain_without > requests.len() / 2,
+            "HAProxy {}: without the files, {uncertain_without} of {} requests uncertain",
+            haproxy.version,
+            requests.len()
+        );
+        // With them, as lint reads them: the relative names beside the config, the absolute
+        // one given.
+        let given =
+            GivenPatternFile::read(Some(absolute.clone()), work.host("absolute.lst")).unwrap();
+        let (files, read) =
+            patterns::resolve(&work.host("acl-files.cfg"), &parsed, version, &[given]).unwrap();
+        assert_eq!(read.len(), 10, "{read:?}");
+        let model = eval::compile_with(&parsed, dialect, &files);
+        assert!(model.unevaluable.is_empty(), "{:?}", model.unevaluable);
+        let entry = model
+            .proxies
+            .iter()
+            .find(|p| p.name == "acl_files")
+            .unwrap();
+        let env_pairs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let proxy = haproxy.spawn_env(&work.inner("acl-files.cfg"), port, &env_pairs);
+        let mut http = common::HttpClient::new(port);
+        let sent: Vec<(usize, &Probe, u16)> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let (status, _) = http.send(&p.to_bytes(i));
+                (i, p, status)
+            })
+            .collect();
+        drop(proxy);
+        let reached: HashSet<usize> = backend
+            .take()
+            .iter()
+            .filter_map(|r| r.message.header("x-spg-probe")?.parse().ok())
+            .collect();
+        let (mut agree, mut status_agree, mut forwarded) = (0, 0, 0);
+        for (id, probe, status) in &sent {
+            let outcome = ask(&model, entry, probe, *id);
+            let real = reached.contains(id);
+            forwarded += usize::from(real);
+            let status_ok = match &outcome {
+                eval::Outcome::Answered { status: s, .. } => s == status,
+                eval::Outcome::Forwarded { .. } => *status == 200,
+                eval::Outcome::Uncertain { .. } => false,
+            };
+            status_agree += usize::from(status_ok);
+            if outcome.forwarded() == real && status_ok {
+                agree += 1;
+            } else if failures.len() < 40 {
+                failures.push(format!(
+                    "HAProxy {}: {} {} [{}]: HAProxy {} ({status}), evaluator {outcome:?}",
+                    haproxy.version,
+                    probe.method,
+                    probe.target,
+                    probe.kind,
+                    if real { "forwarded" } else { "answered" }
+                ));
+            }
+        }
+        println!(
+            "HAProxy {}: ACL files: {} requests, {uncertain_without} uncertain without the files, 0 with them; {forwarded} forwarded; verdicts and statuses agree {agree}/{}, statuses {status_agree}/{}",
+            haproxy.version,
+            sent.len(),
+            sent.len(),
+            sent.len()
+        );
+        by_line.insert(haproxy.version.clone(), (sent.len(), agree, forwarded));
+    }
+    assert_eq!(by_line.len(), 3, "HAProxy 2.6, 3.0 and 3.2 are all needed");
+    assert!(
+        failures.is_empty(),
+        "evaluator and HAProxy disagree on ACL files, first {}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    for (version, (_, _, forwarded)) in &by_line {
+        assert!(*forwarded > 0, "HAProxy {version}: nothing was forwarded");
+    }
 }

@@ -261,6 +261,10 @@ pub struct VerifyArgs {
     /// With --config: a value for "${VAR}" and env(VAR) in it (repeatable).
     #[arg(long = "env", value_name = "KEY=VAL", requires = "config", value_parser = key_value)]
     pub env: Vec<KeyValue>,
+    /// With --config: a file an ACL of it loads with `-f` (repeatable), NAME=LOCAL or PATH, as
+    /// for `lint --pattern-file`.
+    #[arg(long = "pattern-file", value_name = "NAME=LOCAL|PATH", requires = "config", value_parser = pattern_file)]
+    pub pattern_files: Vec<PatternFileArg>,
     /// Also write a Markdown verification report to FILE (written as -o is by render).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -314,6 +318,13 @@ pub struct LintArgs {
     /// Take the values from the socket proxy service's environment in this compose file.
     #[arg(long = "compose", value_name = "FILE")]
     pub compose: Option<PathBuf>,
+    /// A file an ACL loads with `-f` (repeatable): NAME=LOCAL when the config names it NAME
+    /// (`/usr/local/etc/haproxy/allowed.lst=haproxy/allowed.lst`), or PATH when the config
+    /// names it by that same path. Without it, lint reads only relative names under
+    /// `default-path config` (beside the config); other ACL files leave their verdicts
+    /// uncertain.
+    #[arg(long = "pattern-file", value_name = "NAME=LOCAL|PATH", value_parser = pattern_file)]
+    pub pattern_files: Vec<PatternFileArg>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: LintFormat,
@@ -418,8 +429,33 @@ impl std::fmt::Display for KeyValue {
     }
 }
 
+/// `--pattern-file NAME=LOCAL` or `--pattern-file PATH`.
+#[derive(Debug, Clone)]
+pub struct PatternFileArg {
+    pub name: Option<String>,
+    pub local: PathBuf,
+}
+
 // Value parsers: each turns one kind of argument into its type, so a malformed value is a usage
 // error from clap (exit 64) in every subcommand that takes it, with the same message.
+
+/// `NAME=LOCAL` (the first `=` splits) or `PATH`; neither side empty.
+fn pattern_file(raw: &str) -> Result<PatternFileArg, String> {
+    let (name, local) = match raw.split_once('=') {
+        Some((name, local)) => (Some(name.to_string()), local),
+        None => (None, raw),
+    };
+    if local.is_empty() || name.as_deref() == Some("") {
+        return Err(
+            "expected NAME=LOCAL (the name after `-f` in the config, then the local copy) or PATH"
+                .into(),
+        );
+    }
+    Ok(PatternFileArg {
+        name,
+        local: PathBuf::from(local),
+    })
+}
 
 /// `KEY=VAL`, the key non-empty and without spaces.
 fn key_value(raw: &str) -> Result<KeyValue, String> {

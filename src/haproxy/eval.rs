@@ -7,14 +7,16 @@
 //! remove or log headers, or track), `mode tcp|http` (a tcp-mode section runs no `http-request`
 //! rule and sees request contents only after an inspect delay), named and anonymous ACLs,
 //! `if`/`unless`, `||`, `or`, `!`, the fetches `path`, `url`, `method`, `hdr`/`req.hdr`, `var`,
-//! `str`, `env` and their `_beg/_end/_sub/_reg/_dir` forms, the converters `url_dec`, `regsub`,
-//! `lower`, `upper`, the match methods `found, str, beg, end, sub, reg, dir, bool`, `-i`, the
+//! `str`, `env` and their `_beg/_end/_sub/_reg/_dir/_dom` forms, the converters `url_dec`,
+//! `regsub`, `lower`, `upper`, the match methods `found, str, beg, end, sub, reg, dir, dom, bool`,
+//! `-i`, pattern files (`-f`, several per ACL, `-M`; their contents come from lint through
+//! [`compile_with`], read as docs/research/acl-files.md says), the
 //! predefined `METH_*`, `HTTP*`, `TRUE`, `FALSE` ACLs, `use_backend`, `default_backend`,
 //! `server`, and servers that are a bind of another frontend of the file (`127.0.0.1:PORT`,
 //! `unix@PATH`, `abns@NAME`): the request is then judged through that frontend.
 //!
-//! What it cannot model (an unknown fetch, converter or action, an ACL file, the client's
-//! address, Lua) is reported with its line and evaluated both ways: a request whose verdict
+//! What it cannot model (an unknown fetch, converter or action, an ACL file it was not given,
+//! the client's address, Lua) is reported with its line and evaluated both ways: a request whose verdict
 //! depends on it is [`Outcome::Uncertain`] with that line, every other request keeps its verdict.
 
 use std::borrow::Cow;
@@ -42,6 +44,7 @@ enum MatchMethod {
     Sub,
     Reg,
     Dir,
+    Dom,
     Bool,
 }
 
@@ -143,6 +146,14 @@ struct Expr {
 struct Acl {
     expr: Expr,
     method: MatchMethod,
+    /// The patterns in HAProxy's order: each `-f` file, then the inline ones, each list with
+    /// the `-i` in effect where it was given (`-i` applies to what follows it only).
+    lists: Vec<Patterns>,
+}
+
+/// One list of an ACL's patterns: a `-f` file's lines or the inline words.
+#[derive(Debug, Clone, Default)]
+struct Patterns {
     icase: bool,
     patterns: Vec<Vec<u8>>,
     /// Shared by every ACL with the same pattern: one compiled program and one match cache.
@@ -158,9 +169,7 @@ impl Acl {
                 convs: Vec::new(),
             },
             method: MatchMethod::Found,
-            icase: false,
-            patterns: Vec::new(),
-            regexes: Vec::new(),
+            lists: Vec::new(),
         }
     }
 }
@@ -401,6 +410,9 @@ const NEUTRAL_ACTIONS: &[&str] = &[
     "set-bandwidth-limit",
     "set-fc-mark",
     "set-fc-tos",
+    // Sends messages to the SPOE agent: its effect, variables, is modelled by the filter
+    // (`agent_variables`).
+    "send-spoe-group",
 ];
 
 /// Neutral in `http-request` only; header actions are neutral unless they touch a header the
@@ -420,6 +432,117 @@ const NEUTRAL_HTTP_ACTIONS: &[&str] = &[
 
 /// Neutral in `tcp-request` only.
 const NEUTRAL_TCP_ACTIONS: &[&str] = &["expect-proxy", "expect-netscaler-cip"];
+/// The contents of the files ACLs name with `-f`, by the name as written after `-f`: lint
+/// reads them (`--pattern-file`, `default-path`), the evaluator does no I/O. A name that is not
+/// here makes its ACL unknown, with the reason given by [`PatternFiles::unread`] if any.
+#[derive(Debug, Clone, Default)]
+pub struct PatternFiles {
+    read: HashMap<String, Arc<[u8]>>,
+    unread: HashMap<String, String>,
+}
+
+impl PatternFiles {
+    /// The file the config names `name` holds `contents`.
+    pub fn insert(&mut self, name: &str, contents: Arc<[u8]>) {
+        self.unread.remove(name);
+        self.read.insert(name.to_string(), contents);
+    }
+
+    /// `name` was not read, because `why` (shown in the finding).
+    pub fn unread(&mut self, name: &str, why: String) {
+        if !self.read.contains_key(name) {
+            self.unread.insert(name.to_string(), why);
+        }
+    }
+
+    pub fn contents(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.read.get(name).cloned()
+    }
+
+    fn why_unread(&self, name: &str) -> Option<&str> {
+        self.unread.get(name).map(String::as_str)
+    }
+}
+
+/// HAProxy's default `tune.bufsize`: a pattern file is read line by line into a buffer that size.
+const DEFAULT_BUFSIZE: usize = 16384;
+
+/// The patterns of a `-f` file, as HAProxy reads it (`pat_ref_read_from_file`): a line whose
+/// first byte is `#` is a comment (a `#` after leading blanks is a pattern); leading spaces and
+/// tabs are dropped; the pattern ends at the first CR, LF or NUL, so trailing spaces stay part
+/// of it; an empty line is skipped. With `-M` (a map) the pattern is the first column: up to
+/// the first space or tab. A line longer than `limit` bytes is split by HAProxy's reader into
+/// several patterns: not modelled, an error.
+pub fn file_patterns(contents: &[u8], as_map: bool, limit: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    let body = contents.strip_suffix(b"\n").unwrap_or(contents);
+    if contents.is_empty() {
+        return Ok(out);
+    }
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        if line.len() > limit {
+            return Err(format!(
+                "line {} is longer than HAProxy reads at once ({limit} bytes, tune.bufsize - 1), so HAProxy splits it",
+                i + 1
+            ));
+        }
+        if line.first() == Some(&b'#') {
+            continue;
+        }
+        let start = line
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(line.len());
+        let rest = &line[start..];
+        let stops: &[u8] = if as_map { b"\r\0 \t" } else { b"\r\0" };
+        let end = rest
+            .iter()
+            .position(|b| stops.contains(b))
+            .unwrap_or(rest.len());
+        if end > 0 {
+            out.push(rest[..end].to_vec());
+        }
+    }
+    Ok(out)
+}
+
+/// The delimiters of `-m dir` and `-m dom` (HAProxy's `pat_match_dir`, `pat_match_dom`).
+fn delimiters(method: MatchMethod) -> &'static [u8] {
+    match method {
+        MatchMethod::Dom => b"/?.:",
+        _ => b"/?",
+    }
+}
+
+/// HAProxy's `match_word`: `pattern`, without its leading and trailing delimiters, occurs in
+/// `sample` starting at the start or after a delimiter and ending at the end or before one.
+fn match_word(sample: &[u8], pattern: &[u8], delimiters: &[u8], icase: bool) -> bool {
+    let is_delim = |b: &u8| delimiters.contains(b);
+    let start = pattern
+        .iter()
+        .position(|b| !is_delim(b))
+        .unwrap_or(pattern.len());
+    let end = pattern
+        .iter()
+        .rposition(|b| !is_delim(b))
+        .map_or(start, |e| e + 1);
+    let p = &pattern[start..end.max(start)];
+    if p.is_empty() || p.len() > sample.len() {
+        return false;
+    }
+    let eq = |a: &[u8], b: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(b)
+        } else {
+            a == b
+        }
+    };
+    (0..=sample.len() - p.len()).any(|i| {
+        (i == 0 || is_delim(&sample[i - 1]))
+            && eq(&sample[i..i + p.len()], p)
+            && (i + p.len() == sample.len() || is_delim(&sample[i + p.len()]))
+    })
+}
 
 struct Compiler {
     unevaluable: Vec<Unevaluable>,
@@ -431,6 +554,10 @@ struct Compiler {
     acls: Shared<Acl>,
     conditions: Shared<Condition>,
     exprs: Shared<Expr>,
+    /// The `-f` files' contents lint read.
+    files: PatternFiles,
+    /// The longest pattern-file line HAProxy reads whole (`tune.bufsize` - 1).
+    line_limit: usize,
 }
 
 /// Compiled parts by the words they were compiled from (and a tag: `if` or `unless`), found by
@@ -667,6 +794,7 @@ impl Compiler {
                     "sub" => MatchMethod::Sub,
                     "reg" => MatchMethod::Reg,
                     "dir" => MatchMethod::Dir,
+                    "dom" => MatchMethod::Dom,
                     _ => {
                         self.note(word, format!("the fetch `{name}`"));
                         return None;
@@ -747,7 +875,10 @@ impl Compiler {
         Some((Expr { fetch, convs }, implied))
     }
 
-    /// `fetch [-i] [-m method] [--] patterns...`
+    /// `fetch [flags] [--] patterns...` as HAProxy's ACL parser reads it: `-i` (for what
+    /// follows it), `-m METHOD` (before any `-f`), `-f FILE` (repeatable; its lines are
+    /// patterns, see [`file_patterns`]), `-M` (the files that follow are maps: their first
+    /// column), `-n`, `-u ID`, `--`.
     fn acl(&mut self, words: &[Word]) -> Option<Acl> {
         let first = words.first()?;
         let (expr, implied) = self.expr(first)?;
@@ -756,18 +887,24 @@ impl Compiler {
             return Some(Acl {
                 expr,
                 method: MatchMethod::Found,
-                icase: false,
-                patterns: Vec::new(),
-                regexes: Vec::new(),
+                lists: Vec::new(),
             });
         }
         let mut icase = false;
         let mut method = implied;
+        let mut as_map = false;
+        // Each `-f`: its flag word, its name word, and the `-i` and `-M` in effect there.
+        let mut files: Vec<(&Word, &Word, bool, bool)> = Vec::new();
         let mut i = 1;
         while let Some(w) = words.get(i) {
             match w.text {
                 "-i" => icase = true,
                 "-m" => {
+                    if !files.is_empty() {
+                        // HAProxy refuses it: the patterns were parsed for the earlier method.
+                        self.note(w, "`-m` after `-f` (HAProxy wants the match method before patterns and files)".into());
+                        return None;
+                    }
                     i += 1;
                     let m = words.get(i).map(|w| w.text).unwrap_or("");
                     method = Some(match m {
@@ -778,6 +915,7 @@ impl Compiler {
                         "sub" => MatchMethod::Sub,
                         "reg" => MatchMethod::Reg,
                         "dir" => MatchMethod::Dir,
+                        "dom" => MatchMethod::Dom,
                         "bool" => MatchMethod::Bool,
                         other => {
                             self.note(w, format!("the match method `-m {other}`"));
@@ -790,15 +928,16 @@ impl Compiler {
                     break;
                 }
                 "-n" => {}
+                "-M" => as_map = true,
+                // `-u ID`: the list's id for the runtime API.
+                "-u" => i += 1,
                 "-f" => {
-                    let file = words.get(i + 1).map_or("", |w| w.text);
-                    self.note(
-                        w,
-                        format!(
-                            "`-f {file}` (the ACL's patterns are in a file lint does not read)"
-                        ),
-                    );
-                    return None;
+                    let Some(name) = words.get(i + 1) else {
+                        self.note(w, "`-f` without a file name".into());
+                        return None;
+                    };
+                    files.push((w, name, icase, as_map));
+                    i += 1;
                 }
                 flag if flag.starts_with('-') && flag.len() > 1 => {
                     self.note(w, format!("the ACL flag `{flag}`"));
@@ -809,28 +948,99 @@ impl Compiler {
             i += 1;
         }
         let method = method.unwrap_or(MatchMethod::Str);
-        let raw: Vec<String> = words[i..].iter().map(|w| w.text.to_string()).collect();
-        let mut regexes = Vec::new();
-        if method == MatchMethod::Reg {
-            for (w, p) in words[i..].iter().zip(&raw) {
-                match build_acl_regex(p, icase) {
-                    Ok(re) => regexes.push(re),
-                    Err(e) => {
-                        self.note(w, e);
-                        return None;
-                    }
+        let mut lists = Vec::with_capacity(files.len() + 1);
+        for (flag, name, file_icase, map) in &files {
+            let Some(content) = self.files.contents(name.text) else {
+                let why = self.files.why_unread(name.text).unwrap_or(
+                    "the ACL's patterns are in a file lint was not given; pass it with --pattern-file",
+                );
+                self.note(flag, format!("`-f {}` ({why})", name.text));
+                return None;
+            };
+            let patterns = match file_patterns(&content, *map, self.line_limit) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.note(flag, format!("`-f {}`: {e}", name.text));
+                    return None;
                 }
-            }
+            };
+            lists.push(self.patterns(name, method, *file_icase, patterns)?);
         }
-        if raw.is_empty() && !matches!(method, MatchMethod::Found | MatchMethod::Bool) {
+        let inline: Vec<Vec<u8>> = words[i..]
+            .iter()
+            .map(|w| w.text.as_bytes().to_vec())
+            .collect();
+        if inline.is_empty()
+            && files.is_empty()
+            && !matches!(method, MatchMethod::Found | MatchMethod::Bool)
+        {
             self.note(first, "an ACL without patterns".into());
             return None;
         }
+        if !inline.is_empty() {
+            let at = words.get(i).unwrap_or(first);
+            lists.push(self.patterns(at, method, icase, inline)?);
+        }
+        lists.shrink_to_fit();
         Some(Acl {
             expr,
             method,
+            lists,
+        })
+    }
+
+    /// One list of patterns for `method`: regexes compiled, `dir`/`dom` patterns checked.
+    fn patterns(
+        &mut self,
+        at: &Word,
+        method: MatchMethod,
+        icase: bool,
+        patterns: Vec<Vec<u8>>,
+    ) -> Option<Patterns> {
+        let mut regexes = Vec::new();
+        match method {
+            MatchMethod::Reg => {
+                for p in &patterns {
+                    let Ok(text) = std::str::from_utf8(p) else {
+                        self.note(at, "a regex that is not UTF-8".into());
+                        return None;
+                    };
+                    match build_acl_regex(text, icase) {
+                        Ok(re) => regexes.push(re),
+                        Err(e) => {
+                            self.note(at, e);
+                            return None;
+                        }
+                    }
+                }
+            }
+            MatchMethod::Dir | MatchMethod::Dom => {
+                let delimiters = delimiters(method);
+                if let Some(p) = patterns
+                    .iter()
+                    .find(|p| p.iter().all(|b| delimiters.contains(b)))
+                {
+                    // HAProxy then compares bytes past the sample's end: not modelled.
+                    self.note(
+                        at,
+                        format!(
+                            "the `{}` pattern `{}` has only delimiters",
+                            if method == MatchMethod::Dir {
+                                "dir"
+                            } else {
+                                "dom"
+                            },
+                            String::from_utf8_lossy(p)
+                        ),
+                    );
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        Some(Patterns {
             icase,
-            patterns: raw.iter().map(|p| p.as_bytes().to_vec()).collect(),
+            patterns,
             regexes,
         })
     }
@@ -1322,8 +1532,22 @@ fn connects_to(server: &Address, bind: &Address) -> bool {
 }
 
 /// Compiles every frontend, listen and backend of `config`; `env(VAR)` reads the environment
-/// the parse left (`Config::env`).
+/// the parse left (`Config::env`). Every ACL that loads a `-f` file is unknown: see
+/// [`compile_with`].
 pub fn compile(config: &Config, dialect: Dialect) -> Model {
+    compile_with(config, dialect, &PatternFiles::default())
+}
+
+/// [`compile`], with the contents of the `-f` files lint read.
+pub fn compile_with(config: &Config, dialect: Dialect, files: &PatternFiles) -> Model {
+    // The buffer HAProxy reads pattern-file lines into: the last `tune.bufsize` of `global`.
+    let bufsize = config
+        .sections_of(SectionKind::Global)
+        .flat_map(|s| s.directives.iter())
+        .filter(|d| d.keyword() == "tune.bufsize")
+        .filter_map(|d| d.arg(0)?.parse::<usize>().ok())
+        .last()
+        .unwrap_or(DEFAULT_BUFSIZE);
     let mut compiler = Compiler {
         unevaluable: Vec::new(),
         var_ids: HashMap::new(),
@@ -1331,13 +1555,25 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         acls: Shared::default(),
         conditions: Shared::default(),
         exprs: Shared::default(),
+        files: files.clone(),
+        line_limit: bufsize.saturating_sub(1),
     };
     let mut proxies: Vec<Proxy> = Vec::new();
+    // Per proxy: where its `filter spoe` is, if it has one.
+    let mut spoe: Vec<Option<(usize, usize)>> = Vec::new();
     let mut defaults: Option<&Section> = None;
     for s in &config.sections {
         match s.kind {
             SectionKind::Defaults => defaults = Some(s),
-            k if k.is_proxy() => proxies.push(compiler.proxy(s, defaults)),
+            k if k.is_proxy() => {
+                spoe.push(
+                    s.directives
+                        .iter()
+                        .find(|d| d.keyword() == "filter" && d.arg(0) == Some("spoe"))
+                        .map(|d| (d.first().span.line(), d.first().span.column())),
+                );
+                proxies.push(compiler.proxy(s, defaults))
+            }
             _ => {}
         }
     }
@@ -1409,6 +1645,7 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
             });
         }
     }
+    agent_variables(&mut proxies, &spoe, &mut compiler);
     let class_sizes = classify(&mut proxies);
     for s in config.sections_of(SectionKind::Defaults) {
         for d in &s.directives {
@@ -1430,6 +1667,88 @@ pub fn compile(config: &Config, dialect: Dialect) -> Model {
         class_sizes,
         memo: Memo::default(),
         also: Also::default(),
+    }
+}
+
+/// An SPOE filter's agent sets variables (`set-var` actions of the SPOE protocol) that the
+/// file does not show: in a proxy with `filter spoe`, every read of a variable that no rule of
+/// the file sets is unknown, noted on the filter's line. (Variables a rule sets are taken as
+/// the rules set them.)
+fn agent_variables(
+    proxies: &mut [Proxy],
+    spoe: &[Option<(usize, usize)>],
+    compiler: &mut Compiler,
+) {
+    if spoe.iter().all(Option::is_none) {
+        return;
+    }
+    let set: std::collections::HashSet<VarId> = proxies
+        .iter()
+        .flat_map(|p| p.rules.iter())
+        .filter_map(|r| match &r.action {
+            Action::SetVar(id, _) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let agent = |fetch: &Fetch| match fetch {
+        Fetch::Var(id) if !set.contains(id) => Some(*id),
+        _ => None,
+    };
+    for (p, at) in proxies.iter_mut().zip(spoe) {
+        let Some((line, column)) = *at else { continue };
+        let mut read = std::collections::BTreeSet::new();
+        let mut unknown = |acl: &mut Arc<Acl>| {
+            if let Some(id) = agent(&acl.expr.fetch) {
+                read.insert(id);
+                *acl = Arc::new(Acl::unknown(line));
+            }
+        };
+        for acl in p.acls.iter_mut().flatten() {
+            unknown(acl);
+        }
+        let conds = p
+            .rules
+            .iter_mut()
+            .map(|r| &mut r.cond)
+            .chain(p.use_backends.iter_mut().map(|u| &mut u.cond));
+        for cond in conds.flatten() {
+            let reads = cond.groups.iter().flatten().any(
+                |t| matches!(t, Term::Anonymous { acl, .. } if agent(&acl.expr.fetch).is_some()),
+            );
+            if reads {
+                for t in Arc::make_mut(cond).groups.iter_mut().flatten() {
+                    if let Term::Anonymous { acl, .. } = t {
+                        unknown(acl);
+                    }
+                }
+            }
+        }
+        for r in p.rules.iter_mut() {
+            if let Action::SetVar(_, expr) = &mut r.action {
+                if let Some(id) = agent(&expr.fetch) {
+                    read.insert(id);
+                    *expr = Arc::new(Expr {
+                        fetch: Fetch::Unknown(line),
+                        convs: Vec::new(),
+                    });
+                }
+            }
+        }
+        if !read.is_empty() {
+            let names: Vec<String> = read
+                .iter()
+                .map(|id| format!("`{}`", compiler.var_names[*id]))
+                .collect();
+            compiler.unevaluable.push(Unevaluable {
+                line,
+                column,
+                what: format!(
+                    "the variable(s) {} that the SPOE agent of `filter spoe` in `{}` may set (no rule of this file sets them)",
+                    names.join(", "),
+                    p.name
+                ),
+            });
+        }
     }
 }
 
@@ -1815,29 +2134,46 @@ impl<'r> State<'r> {
     }
 
     fn acl_matches(&self, acl: &Acl, env: &Env) -> Tri {
-        let eq = |a: &[u8], b: &[u8]| {
-            if acl.icase {
-                a.eq_ignore_ascii_case(b)
-            } else {
-                a == b
-            }
-        };
         self.any_sample(&acl.expr, env, |s| {
             let s: &[u8] = &s;
             match acl.method {
                 MatchMethod::Found => true,
                 MatchMethod::Bool => as_int(s).is_some_and(|n| n != 0),
-                MatchMethod::Reg => acl.regexes.iter().any(|re| re.is_match(s)),
-                m => acl.patterns.iter().any(|p| {
-                    let p: &[u8] = p;
-                    match m {
-                        MatchMethod::Str => eq(s, p),
-                        MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
-                        MatchMethod::End => s.len() >= p.len() && eq(&s[s.len() - p.len()..], p),
-                        MatchMethod::Sub => p.is_empty() || s.windows(p.len()).any(|w| eq(w, p)),
-                        MatchMethod::Dir => s.split(|&b| b == b'/').any(|part| eq(part, p)),
-                        _ => false,
-                    }
+                MatchMethod::Reg => acl
+                    .lists
+                    .iter()
+                    .any(|l| l.regexes.iter().any(|re| re.is_match(s))),
+                m => acl.lists.iter().any(|l| {
+                    let eq = |a: &[u8], b: &[u8]| {
+                        if l.icase {
+                            a.eq_ignore_ascii_case(b)
+                        } else {
+                            a == b
+                        }
+                    };
+                    l.patterns.iter().any(|p| {
+                        let p: &[u8] = p;
+                        match m {
+                            // Case-sensitive exact patterns are in HAProxy's string tree,
+                            // looked up as a C string: the sample ends at its first NUL (seen
+                            // on 2.6.12 and 3.0.11 with `/_ping%00` through `url_dec`).
+                            MatchMethod::Str if !l.icase => {
+                                s.split(|&b| b == 0).next().unwrap_or_default() == p
+                            }
+                            MatchMethod::Str => eq(s, p),
+                            MatchMethod::Beg => s.len() >= p.len() && eq(&s[..p.len()], p),
+                            MatchMethod::End => {
+                                s.len() >= p.len() && eq(&s[s.len() - p.len()..], p)
+                            }
+                            MatchMethod::Sub => {
+                                p.is_empty() || s.windows(p.len()).any(|w| eq(w, p))
+                            }
+                            MatchMethod::Dir | MatchMethod::Dom => {
+                                match_word(s, p, delimiters(m), l.icase)
+                            }
+                            _ => false,
+                        }
+                    })
                 }),
             }
         })
@@ -2883,5 +3219,143 @@ frontend deny_all\n    bind 127.0.0.1:2003\n    http-request deny\n    default_b
             normalize_headers(&plain, Dialect::HAPROXY_3_2),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn pattern_files_are_read_as_haproxy_reads_them() {
+        let text =
+            b"# comment\n  /_ping\n\t/version  \n #not a comment\n\n   \n/events\r\n/a\0b\n/last";
+        let got = file_patterns(text, false, DEFAULT_BUFSIZE - 1).unwrap();
+        let want: Vec<&[u8]> = vec![
+            b"/_ping",
+            b"/version  ",
+            b"#not a comment",
+            b"/events",
+            b"/a",
+            b"/last",
+        ];
+        assert_eq!(got, want);
+        // A map's first column.
+        let got = file_patterns(b"  /_ping  ping\n/info\tinfo\n", true, 100).unwrap();
+        assert_eq!(got, vec![b"/_ping".to_vec(), b"/info".to_vec()]);
+        assert!(file_patterns(b"", false, 10).unwrap().is_empty());
+        // Longer than HAProxy's buffer: split there, not modelled.
+        let err = file_patterns(b"/short\n/0123456789\n", false, 10).unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(file_patterns(b"/012345678\n", false, 10).is_ok());
+    }
+
+    #[test]
+    fn dir_and_dom_match_whole_words_between_delimiters() {
+        let dir = delimiters(MatchMethod::Dir);
+        let s = b"/images/png/logo/32x32.png";
+        for p in [
+            "/images",
+            "/images/png",
+            "images/png",
+            "/png/logo",
+            "logo/32x32.png",
+            "32x32.png",
+            // The manual says `png` does not match; HAProxy 2.6.12 matches it (a whole
+            // segment), as its code does.
+            "png",
+        ] {
+            assert!(match_word(s, p.as_bytes(), dir, false), "{p}");
+        }
+        for p in ["pn", "32x32", "mages"] {
+            assert!(!match_word(s, p.as_bytes(), dir, false), "{p}");
+        }
+        assert!(match_word(b"/a?b", b"b", dir, false));
+        let dom = delimiters(MatchMethod::Dom);
+        let s = b"http://www1.dc-eu.example.com:80/blah";
+        for p in [
+            "http",
+            "www1",
+            ".www1",
+            "dc-eu",
+            "example",
+            "com",
+            "80",
+            "dc-eu.example",
+            "blah",
+            ":www1:",
+        ] {
+            assert!(match_word(s, p.as_bytes(), dom, false), "{p}");
+        }
+        // The manual lists `dc-eu.example:80` as a match; it is not in the string, and
+        // HAProxy 2.6.12 does not match it (checked with `hdr(x-t) -m dom`).
+        for p in ["eu", "dc", "WWW1", "dc-eu.example:80"] {
+            assert!(!match_word(s, p.as_bytes(), dom, false), "{p}");
+        }
+        assert!(match_word(s, b"WWW1", dom, true));
+    }
+
+    #[test]
+    fn acl_files_give_patterns_with_the_flags_in_effect_where_they_are_named() {
+        let text = format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl ok path -f exact.lst -i -f folded.lst /EXTRA\n    acl bad path_beg -f deny.lst\n    acl api path_reg -f api.lst\n    http-request deny if bad\n    http-request allow if ok || api\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        );
+        let parsed = parse(&text, &Env::new(), Version::parse("3.2").unwrap());
+        let without = compile(&parsed, Dialect::HAPROXY_3_2);
+        assert_eq!(without.unevaluable.len(), 3, "{:?}", without.unevaluable);
+        assert!(ask(&without, "f", "GET", "/_ping").uncertain());
+        let mut files = PatternFiles::default();
+        files.insert("exact.lst", Arc::from(&b"/_ping\n"[..]));
+        files.insert("folded.lst", Arc::from(&b"/Version\n"[..]));
+        files.insert("deny.lst", Arc::from(&b"# refused\n/secrets\n"[..]));
+        files.insert("api.lst", Arc::from(&b"^/v[0-9.]+/info$\n"[..]));
+        let m = compile_with(&parsed, Dialect::HAPROXY_3_2, &files);
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        assert!(ask(&m, "f", "GET", "/_ping").forwarded());
+        // The first file is exact and case-sensitive; -i applies to what follows it.
+        assert!(!ask(&m, "f", "GET", "/_PING").forwarded());
+        assert!(ask(&m, "f", "GET", "/VERSION").forwarded());
+        assert!(ask(&m, "f", "GET", "/extra").forwarded());
+        assert!(ask(&m, "f", "GET", "/v1.41/info").forwarded());
+        assert!(!ask(&m, "f", "GET", "/info").forwarded());
+        assert!(!ask(&m, "f", "GET", "/secrets/x").forwarded());
+        // A name lint did not read keeps its reason.
+        let mut some = PatternFiles::default();
+        some.unread("deny.lst", "not here".into());
+        let m = compile_with(&parsed, Dialect::HAPROXY_3_2, &some);
+        assert!(m
+            .unevaluable
+            .iter()
+            .any(|u| u.what == "`-f deny.lst` (not here)"));
+        // `-m` after `-f` is refused by HAProxy: noted, never guessed.
+        let text = format!(
+            "{HEAD}frontend f\n    bind :2375\n    acl ok path -f exact.lst -m beg /x\n    http-request allow if ok\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        );
+        let parsed = parse(&text, &Env::new(), Version::parse("3.2").unwrap());
+        let m = compile_with(&parsed, Dialect::HAPROXY_3_2, &files);
+        assert_eq!(m.unevaluable.len(), 1, "{:?}", m.unevaluable);
+    }
+
+    #[test]
+    fn an_spoe_agent_makes_the_variables_no_rule_sets_unknown() {
+        // Line 8: the filter; `txn.iprep.score` comes from the agent, `txn.route` from a rule.
+        let text = format!(
+            "{HEAD}frontend f\n    bind :2375\n    filter spoe engine iprep config /etc/haproxy/spoe.conf\n    http-request send-spoe-group iprep check\n    http-request set-var(txn.route) str(ok)\n    http-request deny if {{ var(txn.iprep.score) -m str bad }}\n    http-request deny unless {{ var(txn.route) -m str ok }}\n    http-request allow if {{ path /_ping }}\n    http-request deny\n    default_backend d\nbackend d\n    server s /run/docker.sock\n"
+        );
+        let m = model(&text);
+        assert_eq!(m.unevaluable.len(), 1, "{:?}", m.unevaluable);
+        let note = &m.unevaluable[0];
+        assert_eq!((note.line, note.column), (8, 5));
+        assert!(note.what.contains("`txn.iprep.score`"), "{}", note.what);
+        assert!(!note.what.contains("txn.route"), "{}", note.what);
+        // The agent's answer decides /_ping; nothing passes the final deny anyway.
+        assert_eq!(
+            ask(&m, "f", "GET", "/_ping"),
+            Outcome::Uncertain { line: 8 }
+        );
+        assert!(!ask(&m, "f", "GET", "/info").forwarded());
+        assert!(!ask(&m, "f", "GET", "/info").uncertain());
+        // Without the filter the variable is unset: certain.
+        let m = model(&text.replace(
+            "    filter spoe engine iprep config /etc/haproxy/spoe.conf\n    http-request send-spoe-group iprep check\n",
+            "",
+        ));
+        assert!(m.unevaluable.is_empty(), "{:?}", m.unevaluable);
+        assert!(ask(&m, "f", "GET", "/_ping").forwarded());
     }
 }

@@ -2730,6 +2730,24 @@ pub fn proxy_image(path: &Path, text: &str, env: &Env) -> Result<Option<String>>
         .filter(|i| !i.is_empty()))
 }
 
+/// The directories and files the socket proxy service bind-mounts from beside the compose file
+/// (`./sockproxy:/usr/local/etc/haproxy:ro`): (the path here, the path in the container), for
+/// reading the ACL files its haproxy.cfg names by their path in the container. Mounts of other
+/// host paths are left out: they may differ on the Docker host.
+pub fn proxy_local_mounts(path: &Path, text: &str, env: &Env) -> Result<Vec<(PathBuf, String)>> {
+    let compose = Compose::load(path, text, env)?;
+    let services = compose.services();
+    let Some(service) = services.iter().find(|s| s.family.is_some()) else {
+        return Ok(Vec::new());
+    };
+    Ok(service
+        .mounts
+        .iter()
+        .filter(|m| m.bind && !m.socket() && m.source.starts_with('.') && m.target.starts_with('/'))
+        .map(|m| (join_relative(&compose.dir, &m.source), m.target.clone()))
+        .collect())
+}
+
 // ---------------------------------------------------------------------------------------------
 // The socket proxies of a compose file and their clients, for `migrate`.
 

@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::patterns;
 use super::{families, Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
-use crate::haproxy::eval::{self, Model};
+use crate::haproxy::eval::{self, Model, PatternFiles};
 use crate::haproxy::keywords::{self, Effect};
 use crate::haproxy::matrix::{self, Matrix};
 use crate::haproxy::syntax::{self as config, Config, Directive, Section, SectionKind};
@@ -270,7 +271,8 @@ fn prefix_style(words: &[&str]) -> bool {
         w[0].contains("path_beg")
             || w[0].contains("url_beg")
             || (w[0] == "beg" && !w[1].ends_with(':'))
-            || ((fetch_reg || method_reg) && !w[1].ends_with('$'))
+            // A regex list in a `-f` file is judged by its verdicts, not its words.
+            || ((fetch_reg || method_reg) && !w[1].ends_with('$') && w[1] != "-f")
     })
 }
 
@@ -455,6 +457,7 @@ fn bypass_prone(
     path: &Path,
     section: &Section,
     allowing: &BTreeSet<usize>,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) {
     let deciding: Vec<&Directive> = section
@@ -483,12 +486,15 @@ fn bypass_prone(
                 .windows(2)
                 .any(|w| w[0].text == "-m" && w[1].text == "reg");
         if is_reg {
-            let pattern = words
-                .iter()
-                .rev()
-                .find(|w| !w.text.starts_with('-') && w.text != "reg");
-            if let Some(p) = pattern {
-                if !(p.text.starts_with('^') && p.text.ends_with('$')) {
+            // The last inline pattern (never a word after `-f`, `-m` or `-u`), and every
+            // pattern of each `-f` file lint read.
+            let pattern = words.iter().enumerate().rev().find(|(i, w)| {
+                let after_flag = *i > 0 && matches!(words[i - 1].text, "-f" | "-m" | "-u");
+                !w.text.starts_with('-') && !after_flag
+            });
+            let unanchored = |p: &str| !(p.starts_with('^') && p.ends_with('$'));
+            if let Some((_, p)) = pattern.filter(|(i, _)| *i > 0) {
+                if unanchored(p.text) {
                     findings.push(
                         Finding::new(
                             Code::UnanchoredRegex,
@@ -498,6 +504,30 @@ fn bypass_prone(
                         )
                         .at(p.span.column(), p.span.width()),
                     );
+                }
+            }
+            for (i, w) in words.iter().enumerate().skip(1) {
+                if words[i - 1].text != "-f" {
+                    continue;
+                }
+                let Some(contents) = files.contents(w.text) else {
+                    continue;
+                };
+                let patterns =
+                    eval::file_patterns(&contents, false, usize::MAX).unwrap_or_default();
+                for p in patterns {
+                    let p = String::from_utf8_lossy(&p);
+                    if unanchored(&p) {
+                        findings.push(
+                            Finding::new(
+                                Code::UnanchoredRegex,
+                                path,
+                                line,
+                                format!("`{p}` (in {}) is not anchored at both ends (`^...$`): it also matches every path that continues it", w.text),
+                            )
+                            .at(w.span.column(), w.span.width()),
+                        );
+                    }
                 }
             }
         }
@@ -915,10 +945,11 @@ fn allowed_with(
     text: &str,
     env: &config::Env,
     options: &LintOptions,
+    files: &PatternFiles,
     assume: config::Assume,
 ) -> Result<Allowed> {
     let parsed = config::parse_assuming(text, env, options.version, assume);
-    let model = eval::compile(&parsed, options.dialect);
+    let model = eval::compile_with(&parsed, options.dialect, files);
     let mut out = Allowed::new();
     for entry in model.entries() {
         // A frontend the evaluator cannot judge is reported by the main pass.
@@ -945,6 +976,7 @@ fn flag_sensitivity(
     base: &Allowed,
     flags: &[String],
     options: &LintOptions,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let assume = config::Assume {
@@ -972,7 +1004,7 @@ fn flag_sensitivity(
             .map(|f| format!("{f}=1"))
             .collect::<Vec<_>>()
             .join(" ");
-        for (frontend, allowed) in allowed_with(catalog, text, &with, options, assume)? {
+        for (frontend, allowed) in allowed_with(catalog, text, &with, options, files, assume)? {
             let before = base.get(&frontend);
             let opened: Vec<(RouteId, Option<usize>)> = allowed
                 .iter()
@@ -1055,6 +1087,7 @@ fn uncertain_conditions(
     env: &config::Env,
     as_false: &Allowed,
     options: &LintOptions,
+    files: &PatternFiles,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let unknown: Vec<&config::Condition> = parsed
@@ -1070,6 +1103,7 @@ fn uncertain_conditions(
         text,
         env,
         options,
+        files,
         config::Assume {
             unknown_conditions: true,
         },
@@ -1165,7 +1199,10 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                         ),
                     ));
                 }
-                Some((Effect::Lua, _)) => {
+                // The evaluator models an SPOE agent by the variables it may set.
+                Some((Effect::Lua, _))
+                    if !(d.keyword() == "filter" && d.arg(0) == Some("spoe")) =>
+                {
                     findings.push(
                         Finding::new(
                             Code::Unevaluable,
@@ -1198,7 +1235,35 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             .at(u.span.column(), u.span.width()),
         );
     }
-    let model: Model = eval::compile(&parsed, options.dialect);
+    // The `-f` files lint reads (`--pattern-file`, `default-path config`), each named in a
+    // finding: the verdicts of its ACLs rest on it. Every other one stays unknown (SPG001).
+    let (files, read) = patterns::resolve_with_mounts(
+        path,
+        &parsed,
+        options.version,
+        &options.pattern_files,
+        &options.proxy_mounts,
+    )?;
+    for r in &read {
+        for &(line, column, width) in &r.at {
+            findings.push(
+                Finding::new(
+                    Code::PatternFile,
+                    path,
+                    line,
+                    format!(
+                        "`-f {}`: read {} ({}, {} pattern(s)); the verdicts of this ACL rest on that file",
+                        r.name,
+                        r.local.display(),
+                        r.how,
+                        r.patterns
+                    ),
+                )
+                .at(column, width),
+            );
+        }
+    }
+    let model: Model = eval::compile_with(&parsed, options.dialect, &files);
     // The routes whose verdict is uncertain, by the line of what makes it so.
     let mut uncertain: Uncertain = BTreeMap::new();
     let base = baseline(catalog, path, &parsed, text, options, &mut findings)?;
@@ -1300,7 +1365,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
                     .filter_map(|c| c.line.filter(|_| c.forwarded))
             })
             .collect();
-        bypass_prone(path, section, &allowing, &mut findings);
+        bypass_prone(path, section, &allowing, &files, &mut findings);
         // Frontends with the same rules have the same bypasses: search each rule set once.
         let rules: Vec<&Directive> = section
             .directives
@@ -1366,6 +1431,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
         &env,
         &main_allowed,
         options,
+        &files,
         &mut findings,
     )?;
     let flags_line = text
@@ -1468,6 +1534,7 @@ pub fn lint(path: &Path, text: &str, options: &LintOptions) -> Result<FileReport
             &main_allowed,
             &permission_flags,
             options,
+            &files,
             &mut findings,
         )?;
     }

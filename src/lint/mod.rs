@@ -12,6 +12,7 @@ pub mod compose;
 pub mod families;
 pub mod format;
 pub mod haproxy;
+pub mod patterns;
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,12 @@ pub struct LintOptions {
     /// The image of the compose service that runs the config (`--compose`): its defaults are
     /// the ones that apply, rather than those of the image the file's names point to.
     pub proxy_image: Option<String>,
+    /// The `--pattern-file`s, read once (`patterns::resolve` says which `-f` names they are).
+    pub pattern_files: Vec<patterns::GivenPatternFile>,
+    /// With `--compose`: what the proxy service bind-mounts from beside the compose file (the
+    /// path here, the path in the container), where lint reads ACL files the config names by
+    /// their path in the container.
+    pub proxy_mounts: Vec<(PathBuf, String)>,
 }
 
 impl LintOptions {
@@ -90,6 +97,8 @@ impl LintOptions {
             env_sources: Default::default(),
             keep_matrices: true,
             proxy_image: None,
+            pattern_files: Vec::new(),
+            proxy_mounts: Vec::new(),
         })
     }
 }

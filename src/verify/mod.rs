@@ -49,6 +49,7 @@ pub fn expectation_from_config(
     path: &std::path::Path,
     env: &crate::haproxy::syntax::Env,
     frontend: Option<&str>,
+    pattern_files: &[crate::lint::patterns::GivenPatternFile],
 ) -> Result<Expectation> {
     use crate::haproxy::{eval, matrix};
     let text = crate::lint::read(path)?;
@@ -64,7 +65,9 @@ pub fn expectation_from_config(
         },
         message,
     };
-    let model = eval::compile(&parsed, version.dialect().expect("supported"));
+    // ACL files as lint reads them: given, or beside the config under `default-path config`.
+    let (files, _) = crate::lint::patterns::resolve(path, &parsed, version, pattern_files)?;
+    let model = eval::compile_with(&parsed, version.dialect().expect("supported"), &files);
     if let Some(u) = model.unevaluable.first() {
         return Err(at(
             u.line,

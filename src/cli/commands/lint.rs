@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use sockproxy_gen::dotenv;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::haproxy::syntax::Env;
+use sockproxy_gen::lint::patterns::GivenPatternFile;
 use sockproxy_gen::lint::{self, compose, format, FailedFile, FileReport, LintOptions, Severity};
 use sockproxy_gen::policy::Notice;
 use sockproxy_gen::Result;
@@ -66,6 +67,15 @@ pub fn run(args: LintArgs) -> ExitCode {
         options.env_sources = sources;
         options.keep_matrices = matches!(args.format, LintFormat::Json);
         options.proxy_image = image;
+        if let Some(path) = &args.compose {
+            let text = lint::read(path)?;
+            options.proxy_mounts = compose::proxy_local_mounts(path, &text, &options.env)?;
+        }
+        for p in &args.pattern_files {
+            options
+                .pattern_files
+                .push(GivenPatternFile::read(p.name.clone(), p.local.clone())?);
+        }
         Ok(options)
     }) {
         Ok(o) => o,

@@ -5,6 +5,7 @@ use std::time::Duration;
 use sockproxy_gen::catalog::Catalog;
 use sockproxy_gen::error::ExitCode;
 use sockproxy_gen::haproxy::syntax::Env;
+use sockproxy_gen::lint::patterns::GivenPatternFile;
 use sockproxy_gen::policy::Policy;
 use sockproxy_gen::verify::{self, Expectation, VerifyOptions};
 use sockproxy_gen::{output, Result};
@@ -27,7 +28,12 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|kv| (kv.key.clone(), kv.value.clone()))
                 .collect();
-            verify::expectation_from_config(catalog, path, &env, args.frontend.as_deref())?
+            let given = args
+                .pattern_files
+                .iter()
+                .map(|p| GivenPatternFile::read(p.name.clone(), p.local.clone()))
+                .collect::<Result<Vec<_>>>()?;
+            verify::expectation_from_config(catalog, path, &env, args.frontend.as_deref(), &given)?
         }
         None => {
             // One listener is probed, so several sources mean the union of their grants.
