@@ -4,7 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -12,6 +13,11 @@ use sockproxy_gen::policy::PolicyInputs;
 
 use crate::common::guard_corpus::{self, Names, Target};
 use crate::common::{self, engine, Haproxy, Running};
+
+/// The newest HAProxy line (the last of `common::haproxies()`), for the tests that run on one.
+fn newest_haproxy() -> Haproxy {
+    common::haproxies().into_iter().last().unwrap()
+}
 
 /// Everything one run makes on the engine, removed on drop.
 struct Fixture {
@@ -61,6 +67,27 @@ impl Fixture {
             "true",
         ]);
         name
+    }
+
+    /// The CgroupnsMode the engine gives a container that asks for nothing (target 0, made
+    /// for this).
+    fn cgroupns_default(&self) -> String {
+        inspect("container", &self.target(0))["HostConfig"]["CgroupnsMode"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `POST /v1.41/containers/create?name=PREFIX-NAME` with [`create_body`] on the fixture's
+    /// network and `kv` (the body goes through serde_json, so its keys are sorted).
+    fn create(&self, client: &mut common::HttpClient, name: &str, kv: &str) -> (u16, Value) {
+        let body: Value = serde_json::from_str(&create_body(&self.names.network, kv)).unwrap();
+        http_json(
+            client,
+            "POST",
+            &format!("/v1.41/containers/create?name={}-{name}", self.prefix),
+            Some(&body),
+        )
     }
 
     /// Every container whose name starts with the prefix, but the fixture's own.
@@ -178,6 +205,31 @@ impl Drop for SocketMount {
     }
 }
 
+/// `text` written to `dir/file`, a preset file; its path.
+fn write_preset(dir: &tempfile::TempDir, file: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The policy inputs of one preset file.
+fn preset_file_inputs(file: &Path) -> PolicyInputs {
+    PolicyInputs {
+        preset_files: vec![file.to_path_buf()],
+        ..Default::default()
+    }
+}
+
+/// `sockproxy-gen render --preset-file FILE`.
+fn render_preset_file(file: &Path) -> Output {
+    common::cli()
+        .arg("render")
+        .arg("--preset-file")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 fn flags(list: &[&str]) -> PolicyInputs {
     PolicyInputs {
         flags: list.iter().map(|s| s.to_string()).collect(),
@@ -280,16 +332,15 @@ fn host_access(c: &Value, cgroupns_default: &str) -> Vec<String> {
             bad.push(format!("SecurityOpt {opt}"));
         }
     }
-    let masked = strings(&h["MaskedPaths"]);
-    for p in sockproxy_gen::guard::MASKED_PATHS {
-        if !masked.iter().any(|m| m == p) {
-            bad.push(format!("MaskedPaths without {p}"));
-        }
-    }
-    let ro = strings(&h["ReadonlyPaths"]);
-    for p in sockproxy_gen::guard::READONLY_PATHS {
-        if !ro.iter().any(|m| m == p) {
-            bad.push(format!("ReadonlyPaths without {p}"));
+    for (key, defaults) in [
+        ("MaskedPaths", sockproxy_gen::guard::MASKED_PATHS),
+        ("ReadonlyPaths", sockproxy_gen::guard::READONLY_PATHS),
+    ] {
+        let paths = strings(&h[key]);
+        for p in defaults {
+            if !paths.iter().any(|m| m == p) {
+                bad.push(format!("{key} without {p}"));
+            }
         }
     }
     if h["Runtime"] != "runc" {
@@ -329,13 +380,7 @@ fn refused_by_proxy(status: u16, body: &[u8]) -> bool {
 /// are clean, execs clean).
 fn run_corpus(haproxy: &Haproxy) -> (usize, usize, usize, usize) {
     let fixture = Fixture::new();
-    let cgroupns_default = {
-        let t = fixture.target(0);
-        inspect("container", &t)["HostConfig"]["CgroupnsMode"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let cgroupns_default = fixture.cgroupns_default();
     let targets: Vec<String> = (1..=3).map(|i| fixture.target(i)).collect();
     let mut proxy = Proxy::start(haproxy, flags(&["CONTAINERS=1", "POST=1"]));
     let cases = guard_corpus::corpus(&fixture.names);
@@ -558,7 +603,7 @@ networks:
 /// 1.29) create through the proxy to the engine, and none is refused.
 #[test]
 fn real_clients_create_through_the_guard_without_a_false_denial() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let fixture = Fixture::new();
     let vol2 = format!("{}-vol2", fixture.prefix);
     let mut proxy = Proxy::start(
@@ -838,6 +883,31 @@ fn real_clients_create_through_the_guard_without_a_false_denial() {
     engine::docker(&["volume", "rm", "-f", &vol2]);
 }
 
+/// A container create body: spg/busybox running `true`, on network `net`, with `kv` (one or
+/// more `"Key":value` pairs) in its HostConfig.
+fn create_body(net: &str, kv: &str) -> String {
+    format!(
+        r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
+        engine::BUSYBOX
+    )
+}
+
+/// `method path` with `body` as the JSON body, sent byte for byte; the status and the response.
+fn send_json(
+    client: &mut common::HttpClient,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, common::backend::Message) {
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    client.send(request.as_bytes())
+}
+
+/// [`send_json`] with `body` serialized (none: empty); the status and the answer as JSON (null
+/// when it is not JSON).
 fn http_json(
     client: &mut common::HttpClient,
     method: &str,
@@ -845,13 +915,24 @@ fn http_json(
     body: Option<&Value>,
 ) -> (u16, Value) {
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let (status, response) = client.send(request.as_bytes());
+    let (status, response) = send_json(client, method, path, &body);
     let value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
     (status, value)
+}
+
+/// [`http_json`], which must answer `expected` (`what` names the request when it does not);
+/// the answer.
+fn expect_json(
+    client: &mut common::HttpClient,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    expected: u16,
+    what: &str,
+) -> Value {
+    let (status, value) = http_json(client, method, path, body);
+    assert_eq!(status, expected, "{what}: {value}");
+    value
 }
 
 /// Watchtower's re-create of an ordinary container through the watchtower preset's guard:
@@ -861,7 +942,7 @@ fn http_json(
 /// runc, ...) passes as it is.
 #[test]
 fn watchtower_recreates_an_ordinary_container_through_the_guard() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let fixture = Fixture::new();
     let app = format!("{}-app", fixture.prefix);
     let vol = format!("{}:/data", fixture.names.volume);
@@ -890,35 +971,21 @@ fn watchtower_recreates_an_ordinary_container_through_the_guard() {
     ]);
     let mut proxy = Proxy::start(&haproxy, common::presets(&["watchtower"]));
     let mut client = common::HttpClient::new(proxy.port);
-    let (status, old) = http_json(
+    let old = expect_json(
         &mut client,
         "GET",
         &format!("/v1.41/containers/{app}/json"),
         None,
+        200,
+        "inspect",
     );
-    assert_eq!(status, 200, "{old}");
     let old_id = old["Id"].as_str().unwrap().to_string();
-    let (status, image) = http_json(
-        &mut client,
-        "GET",
-        "/v1.41/images/spg/busybox:latest/json",
-        None,
-    );
-    assert_eq!(status, 200, "{image}");
-    let (status, v) = http_json(
-        &mut client,
-        "POST",
-        &format!("/v1.41/containers/{old_id}/stop?t=1"),
-        None,
-    );
-    assert_eq!(status, 204, "stop: {v}");
-    let (status, v) = http_json(
-        &mut client,
-        "DELETE",
-        &format!("/v1.41/containers/{old_id}"),
-        None,
-    );
-    assert_eq!(status, 204, "remove: {v}");
+    let image = "/v1.41/images/spg/busybox:latest/json";
+    expect_json(&mut client, "GET", image, None, 200, "image inspect");
+    let stop = format!("/v1.41/containers/{old_id}/stop?t=1");
+    expect_json(&mut client, "POST", &stop, None, 204, "stop");
+    let remove = format!("/v1.41/containers/{old_id}");
+    expect_json(&mut client, "DELETE", &remove, None, 204, "remove");
     let mut config = old["Config"].clone();
     if config["Hostname"].as_str() == old_id.get(..12) {
         config["Hostname"] = Value::String(String::new());
@@ -942,31 +1009,30 @@ fn watchtower_recreates_an_ordinary_container_through_the_guard() {
         serde_json::json!({ "EndpointsConfig": endpoints }),
     );
     let body = Value::Object(body);
-    let (status, created) = http_json(
+    let created = expect_json(
         &mut client,
         "POST",
         &format!("/v1.41/containers/create?name={app}"),
         Some(&body),
+        201,
+        &format!("re-create with {body}"),
     );
-    assert_eq!(status, 201, "re-create: {created}\nbody: {body}");
-    let new_id = created["Id"].as_str().unwrap();
-    let (status, v) = http_json(
-        &mut client,
-        "POST",
-        &format!("/v1.41/containers/{new_id}/start"),
-        None,
+    let start = format!(
+        "/v1.41/containers/{}/start",
+        created["Id"].as_str().unwrap()
     );
-    assert_eq!(status, 204, "start: {v}");
+    expect_json(&mut client, "POST", &start, None, 204, "start");
     // The same body with one field changed is refused at the create.
     let mut privileged = body.clone();
     privileged["HostConfig"]["Privileged"] = Value::Bool(true);
-    let (status, v) = http_json(
+    expect_json(
         &mut client,
         "POST",
         &format!("/v1.41/containers/create?name={app}-2"),
         Some(&privileged),
+        403,
+        "privileged re-create",
     );
-    assert_eq!(status, 403, "{v}");
     let log = proxy.stop();
     let now = inspect("container", &app);
     assert_eq!(now["State"]["Running"], Value::Bool(true), "{now}");
@@ -1016,18 +1082,12 @@ fn lint_reports_a_create_grant_without_a_sound_guard() {
             "without {check}:\n{report}"
         );
     }
-    let preset = dir.path().join("creator.yaml");
-    std::fs::write(
-        &preset,
+    let preset = write_preset(
+        &dir,
+        "creator.yaml",
         "name: creator\ndescription: a CI runner\ngrants:\n  - route: POST /containers/create\n    reason: runs jobs\n    body:\n      profile: unguarded\n      reason: the jobs need --privileged\n",
-    )
-    .unwrap();
-    let out = common::cli()
-        .arg("render")
-        .arg("--preset-file")
-        .arg(&preset)
-        .output()
-        .unwrap();
+    );
+    let out = render_preset_file(&preset);
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1063,18 +1123,12 @@ fn preset_body_profiles_are_validated() {
         ),
     ];
     for (body, expected) in cases {
-        let preset = dir.path().join("p.yaml");
-        std::fs::write(
-            &preset,
-            format!("name: p\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n{body}"),
-        )
-        .unwrap();
-        let out = common::cli()
-            .arg("render")
-            .arg("--preset-file")
-            .arg(&preset)
-            .output()
-            .unwrap();
+        let preset = write_preset(
+            &dir,
+            "p.yaml",
+            &format!("name: p\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n{body}"),
+        );
+        let out = render_preset_file(&preset);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(65), "{body}: {stderr}");
         assert!(
@@ -1083,17 +1137,12 @@ fn preset_body_profiles_are_validated() {
         );
     }
     // On a route without a body kind, `body:` is an error too.
-    std::fs::write(
-        dir.path().join("p.yaml"),
+    let preset = write_preset(
+        &dir,
+        "p.yaml",
         "name: p\ndescription: d\ngrants:\n  - route: GET /containers/json\n    reason: r\n    body:\n      profile: unprivileged\n",
-    )
-    .unwrap();
-    let out = common::cli()
-        .arg("render")
-        .arg("--preset-file")
-        .arg(dir.path().join("p.yaml"))
-        .output()
-        .unwrap();
+    );
+    let out = render_preset_file(&preset);
     assert!(String::from_utf8_lossy(&out.stderr).contains("applies to container create"));
 }
 
@@ -1102,16 +1151,15 @@ fn preset_body_profiles_are_validated() {
 /// guard off, verify reports them as unguarded and fails. The engine is left as it was.
 #[test]
 fn verify_probes_the_body_guard_on_the_engine() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let label = engine::unique("spgguardverify");
     let before = engine::state(&label);
     let dir = tempfile::tempdir().unwrap();
-    let unguarded = dir.path().join("unguarded.yaml");
-    std::fs::write(
-        &unguarded,
+    let unguarded = write_preset(
+        &dir,
+        "unguarded.yaml",
         "name: unguarded\ndescription: a CI runner\ngrants:\n  - route: GET /_ping\n    reason: ping\n  - route: POST /containers/create\n    reason: runs jobs\n    body:\n      profile: unguarded\n      reason: the jobs need --privileged\n  - route: POST /containers/{id}/start\n    reason: starts them\n",
-    )
-    .unwrap();
+    );
     for (inputs, args, guarded) in [
         (
             common::presets(&["watchtower"]),
@@ -1119,10 +1167,7 @@ fn verify_probes_the_body_guard_on_the_engine() {
             true,
         ),
         (
-            PolicyInputs {
-                preset_files: vec![unguarded.clone()],
-                ..Default::default()
-            },
+            preset_file_inputs(&unguarded),
             vec![
                 "--preset-file".to_string(),
                 unguarded.to_string_lossy().into_owned(),
@@ -1193,30 +1238,16 @@ fn verify_probes_the_body_guard_on_the_engine() {
 /// bodies the guard refuses make containers that `host_access` reports.
 #[test]
 fn the_judge_sees_host_access_when_the_guard_is_off() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let fixture = Fixture::new();
-    let cgroupns_default = {
-        let t = fixture.target(0);
-        inspect("container", &t)["HostConfig"]["CgroupnsMode"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let cgroupns_default = fixture.cgroupns_default();
     let dir = tempfile::tempdir().unwrap();
-    let preset = dir.path().join("unguarded.yaml");
-    std::fs::write(
-        &preset,
+    let preset = write_preset(
+        &dir,
+        "unguarded.yaml",
         "name: unguarded\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n    body:\n      profile: unguarded\n      reason: the judge's own test\n",
-    )
-    .unwrap();
-    let mut proxy = Proxy::start(
-        &haproxy,
-        PolicyInputs {
-            preset_files: vec![preset],
-            ..Default::default()
-        },
     );
-    let net = &fixture.names.network;
+    let mut proxy = Proxy::start(&haproxy, preset_file_inputs(&preset));
     let mut client = common::HttpClient::new(proxy.port);
     let bodies = [
         ("privileged", r#""Privileged":true"#.to_string()),
@@ -1228,20 +1259,7 @@ fn the_judge_sees_host_access_when_the_guard_is_off() {
         ("masked", r#""MaskedPaths":[]"#.to_string()),
     ];
     for (name, kv) in &bodies {
-        let body: Value = serde_json::from_str(&format!(
-            r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
-            engine::BUSYBOX
-        ))
-        .unwrap();
-        let (status, v) = http_json(
-            &mut client,
-            "POST",
-            &format!(
-                "/v1.41/containers/create?name={}-judge-{name}",
-                fixture.prefix
-            ),
-            Some(&body),
-        );
+        let (status, v) = fixture.create(&mut client, &format!("judge-{name}"), kv);
         assert_eq!(status, 201, "{name}: {v}");
     }
     proxy.stop();
@@ -1258,7 +1276,7 @@ fn the_judge_sees_host_access_when_the_guard_is_off() {
 /// ordinary service is created and updated, and the daemon's record of it is clean.
 #[test]
 fn service_create_and_update_are_guarded_on_the_swarm() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let name = engine::unique("spgguardsvc");
     let mut proxy = Proxy::start(&haproxy, flags(&["SERVICES=1", "POST=1"]));
     let mut client = common::HttpClient::new(proxy.port);
@@ -1304,41 +1322,26 @@ fn service_create_and_update_are_guarded_on_the_swarm() {
         ("sysctls", r#","Sysctls":{"net.ipv4.ip_forward":"1"}"#, ""),
         ("host-network", "", r#","Networks":[{"Target":"host"}]"#),
     ];
+    let create = "/v1.41/services/create";
     for (case, extra, networks) in dangerous {
-        let (status, v) = http_json(
-            &mut client,
-            "POST",
-            "/v1.41/services/create",
-            Some(&spec(extra, networks)),
-        );
-        assert_eq!(status, 403, "create {case}: {v}");
+        let body = spec(extra, networks);
+        let what = format!("create {case}");
+        expect_json(&mut client, "POST", create, Some(&body), 403, &what);
     }
-    let (status, created) = http_json(
-        &mut client,
-        "POST",
-        "/v1.41/services/create",
-        Some(&spec("", "")),
-    );
-    assert_eq!(status, 201, "{created}");
+    let ordinary = spec("", "");
+    let created = expect_json(&mut client, "POST", create, Some(&ordinary), 201, "create");
     let id = created["ID"].as_str().unwrap().to_string();
     let version = inspect("service", &id)["Version"]["Index"]
         .as_u64()
         .unwrap();
+    let update = format!("/v1.41/services/{id}/update?version={version}");
     for (case, extra, networks) in dangerous {
-        let (status, v) = http_json(
-            &mut client,
-            "POST",
-            &format!("/v1.41/services/{id}/update?version={version}"),
-            Some(&spec(extra, networks)),
-        );
-        assert_eq!(status, 403, "update {case}: {v}");
+        let body = spec(extra, networks);
+        let what = format!("update {case}");
+        expect_json(&mut client, "POST", &update, Some(&body), 403, &what);
     }
-    let (status, v) = http_json(
-        &mut client,
-        "POST",
-        &format!("/v1.41/services/{id}/update?version={version}"),
-        Some(&spec(r#","Env":["A=<b> & c"]"#, "")),
-    );
+    let body = spec(r#","Env":["A=<b> & c"]"#, "");
+    let (status, v) = http_json(&mut client, "POST", &update, Some(&body));
     proxy.stop();
     let record = inspect("service", &id);
     engine::docker(&["service", "rm", &id]);
@@ -1360,7 +1363,7 @@ fn service_create_and_update_are_guarded_on_the_swarm() {
 /// others not; an allow-listed exec user runs, root does not.
 #[test]
 fn allow_lists_widen_exactly_what_they_name() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let fixture = Fixture::new();
     let host = tempfile::Builder::new()
         .prefix("spg-allowed-")
@@ -1369,37 +1372,15 @@ fn allow_lists_widen_exactly_what_they_name() {
     std::fs::create_dir(host.path().join("sub")).unwrap();
     let allowed = host.path().to_string_lossy().into_owned();
     let dir = tempfile::tempdir().unwrap();
-    let preset = dir.path().join("allow.yaml");
-    std::fs::write(
-        &preset,
-        format!(
+    let preset = write_preset(
+        &dir,
+        "allow.yaml",
+        &format!(
             "name: allow\ndescription: d\ngrants:\n  - route: POST /containers/create\n    reason: r\n    body:\n      profile: unprivileged\n      host_paths:\n        - value: {allowed}\n          reason: the app's data\n      capabilities:\n        - value: NET_ADMIN\n          reason: it sets routes\n  - route: POST /containers/{{id}}/exec\n    reason: r\n    body:\n      profile: unprivileged\n      users:\n        - value: \"1000:1000\"\n          reason: the app's user\n"
         ),
-    )
-    .unwrap();
-    let mut proxy = Proxy::start(
-        &haproxy,
-        PolicyInputs {
-            preset_files: vec![preset],
-            ..Default::default()
-        },
     );
-    let net = &fixture.names.network;
+    let mut proxy = Proxy::start(&haproxy, preset_file_inputs(&preset));
     let mut client = common::HttpClient::new(proxy.port);
-    let mut create = |name: &str, kv: &str| {
-        let body: Value = serde_json::from_str(&format!(
-            r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
-            engine::BUSYBOX
-        ))
-        .unwrap();
-        http_json(
-            &mut client,
-            "POST",
-            &format!("/v1.41/containers/create?name={}-{name}", fixture.prefix),
-            Some(&body),
-        )
-        .0
-    };
     let cases = [
         ("bind-allowed", format!(r#""Binds":["{allowed}:/d"]"#), 201),
         (
@@ -1451,7 +1432,7 @@ fn allow_lists_widen_exactly_what_they_name() {
     ];
     let mut wrong = Vec::new();
     for (name, kv, expected) in &cases {
-        let status = create(name, kv);
+        let (status, _) = fixture.create(&mut client, name, kv);
         if status != *expected {
             wrong.push(format!("{name}: {status}, expected {expected}"));
         }
@@ -1510,21 +1491,17 @@ fn long_arrays_under_a_raised_limit_are_still_judged() {
         let mut proxy = Proxy::start_with(&haproxy, flags(&["CONTAINERS=1", "POST=1"]), 1 << 20);
         let mut client = common::HttpClient::new(proxy.port);
         for (name, kv) in &cases {
-            let body = format!(
-                r#"{{"Image":"{}","Cmd":["true"],"HostConfig":{{"NetworkMode":"{net}",{kv}}}}}"#,
-                engine::BUSYBOX
-            );
+            let body = create_body(net, kv);
             assert!(
                 body.len() > 300_000 && body.len() < 1 << 20,
                 "{name}: {}",
                 body.len()
             );
-            let request = format!(
-                "POST /v1.41/containers/create?name={}-large-{name} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                fixture.prefix,
-                body.len()
+            let path = format!(
+                "/v1.41/containers/create?name={}-large-{name}",
+                fixture.prefix
             );
-            let (status, response) = client.send(request.as_bytes());
+            let (status, response) = send_json(&mut client, "POST", &path, &body);
             assert_eq!(
                 status,
                 if *name == "escape" { 400 } else { 403 },
@@ -1546,7 +1523,7 @@ fn long_arrays_under_a_raised_limit_are_still_judged() {
 /// make a later `Binds: ["vol:/x"]` (which the create guard allows) the host's root.
 #[test]
 fn volume_create_with_driver_options_is_refused() {
-    let haproxy = common::haproxies().into_iter().last().unwrap();
+    let haproxy = newest_haproxy();
     let fixture = Fixture::new();
     let mut proxy = Proxy::start(&haproxy, flags(&["VOLUMES=1", "POST=1"]));
     let mut client = common::HttpClient::new(proxy.port);

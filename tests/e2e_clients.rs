@@ -4,48 +4,11 @@
 
 use crate::common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::podman::{docker, ensure_image, podman, start_podman};
-use common::{engine, Haproxy, Running};
-
-/// The daemon behind the proxy.
-#[derive(Debug, Clone, Copy)]
-enum Daemon {
-    Engine,
-    Podman,
-}
-
-impl Daemon {
-    /// Makes the daemon's socket appear at `at` (inside HAProxy's work directory); what keeps
-    /// it there.
-    fn socket_at(self, at: &Path) -> Option<Running> {
-        match self {
-            // A hard link reaches the same socket from inside a chroot (same file system).
-            Daemon::Engine => {
-                std::fs::hard_link(engine::socket(), at).expect("link the engine's socket");
-                None
-            }
-            Daemon::Podman => Some(start_podman(at)),
-        }
-    }
-
-    fn image(self) -> &'static str {
-        match self {
-            Daemon::Engine => engine::BUSYBOX,
-            Daemon::Podman => common::podman::IMAGE,
-        }
-    }
-
-    /// The daemon's own CLI, for set-up and clean-up behind the proxy's back.
-    fn admin(self, args: &[&str]) -> Output {
-        match self {
-            Daemon::Engine => engine::docker(args),
-            Daemon::Podman => podman(args),
-        }
-    }
-}
+use common::podman::{docker, ensure_image};
+use common::real_daemon::Daemon;
+use common::{engine, Haproxy};
 
 fn run_flows(haproxy: &Haproxy, daemon: Daemon) {
     let work = haproxy.workdir();

@@ -2,14 +2,15 @@
 //! Engine and of podman.
 //!
 //! Every test here only sends verify's probes, which are harmless, so they may run side by side;
-//! the safety test proves that claim by comparing podman's state before and after.
+//! the safety tests prove that claim by comparing the engine's and podman's state before and after.
 
 use crate::common;
 
 use std::collections::BTreeSet;
 use std::process::Output;
 
-use common::podman::{ensure_image, podman, start_podman, IMAGE};
+use common::podman::ensure_image;
+use common::real_daemon::Daemon;
 use common::{engine, Haproxy, Running, WorkDir};
 use serde_json::Value;
 
@@ -24,30 +25,18 @@ fn host_haproxy() -> Haproxy {
 /// engine (its socket hard-linked there).
 struct Lab {
     work: WorkDir,
-    _podman: Option<Running>,
+    _daemon: Option<Running>,
     haproxy: Haproxy,
 }
 
 impl Lab {
-    fn start() -> Lab {
+    fn new(daemon: Daemon) -> Lab {
         let haproxy = host_haproxy();
         let work = haproxy.workdir();
-        let podman = start_podman(&work.host("daemon.sock"));
+        let running = daemon.socket_at(&work.host("daemon.sock"));
         Lab {
             work,
-            _podman: Some(podman),
-            haproxy,
-        }
-    }
-
-    fn engine() -> Lab {
-        let haproxy = host_haproxy();
-        let work = haproxy.workdir();
-        std::fs::hard_link(engine::socket(), work.host("daemon.sock"))
-            .expect("link the engine's socket");
-        Lab {
-            work,
-            _podman: None,
+            _daemon: running,
             haproxy,
         }
     }
@@ -92,12 +81,12 @@ fn routes_where(report: &Value, pick: impl Fn(&Value) -> bool) -> BTreeSet<Strin
 
 #[test]
 fn rendered_presets_have_no_mismatch_in_front_of_podman() {
-    rendered_presets_have_no_mismatch(Lab::start());
+    rendered_presets_have_no_mismatch(Lab::new(Daemon::Podman));
 }
 
 #[test]
 fn rendered_presets_have_no_mismatch_in_front_of_the_docker_engine() {
-    rendered_presets_have_no_mismatch(Lab::engine());
+    rendered_presets_have_no_mismatch(Lab::new(Daemon::Engine));
 }
 
 fn rendered_presets_have_no_mismatch(lab: Lab) {
@@ -168,7 +157,7 @@ fn rendered_presets_have_no_mismatch(lab: Lab) {
 
 #[test]
 fn unix_socket_listener() {
-    let lab = Lab::start();
+    let lab = Lab::new(Daemon::Podman);
     let listener = lab.work.inner("proxy-{client}.sock");
     let mut options = common::loopback_options(0, common::free_port(), &lab.socket());
     options.listen = sockproxy_gen::render::Listen::Unix { path: listener };
@@ -197,7 +186,7 @@ fn unix_socket_listener() {
 /// method gate and matches the `/_ping` rule; create, start and exec take privileged bodies.
 #[test]
 fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
-    let lab = Lab::start();
+    let lab = Lab::new(Daemon::Podman);
     let port = common::free_port();
     let socket = lab.socket();
     let port_text = port.to_string();
@@ -295,37 +284,6 @@ fn tecnativa_semantics_broad_fixture_shows_exactly_the_expected_mismatches() {
     assert_eq!(report["summary"]["allowed"], 34, "{}", report["summary"]);
 }
 
-/// Sorted lines describing podman's containers, images, volumes and networks with labels.
-fn podman_state() -> Vec<String> {
-    let mut lines = Vec::new();
-    for args in [
-        &[
-            "ps",
-            "-a",
-            "--format",
-            "container {{.ID}} {{.Names}} {{.State}} {{.Labels}}",
-        ][..],
-        &[
-            "images",
-            "-a",
-            "--format",
-            "image {{.ID}} {{.Repository}}:{{.Tag}}",
-        ],
-        &["volume", "ls", "--format", "volume {{.Name}} {{.Labels}}"],
-        &["network", "ls", "--format", "network {{.Name}} {{.Labels}}"],
-    ] {
-        let out = podman(args);
-        assert!(out.status.success(), "podman {args:?}: {}", stderr(&out));
-        lines.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(String::from),
-        );
-    }
-    lines.sort();
-    lines
-}
-
 const PASS_THROUGH: &str = "\
 global
     log stdout format raw local0 info
@@ -344,110 +302,54 @@ backend docker
 #[test]
 fn probes_change_nothing_behind_a_proxy_that_allows_everything() {
     ensure_image();
-    let lab = Lab::start();
-    let tag = format!("spg-verify-{}", std::process::id());
-    // Objects a careless probe could remove or change: stopped containers, unused volumes and
-    // networks (what prune would take), all labelled.
-    for i in 0..2 {
-        let out = podman(&[
-            "create",
-            "--name",
-            &format!("{tag}-{i}"),
-            "--label",
-            "spg.test=verify",
-            IMAGE,
-            "/bin/busybox",
-            "true",
-        ]);
-        assert!(out.status.success(), "podman create: {}", stderr(&out));
-    }
-    assert!(
-        podman(&["volume", "create", "--label", "spg.test=verify", &tag])
-            .status
-            .success()
-    );
-    assert!(
-        podman(&["network", "create", "--label", "spg.test=verify", &tag])
-            .status
-            .success()
-    );
-    let before = podman_state();
-
-    let port = common::free_port();
-    let port_text = port.to_string();
-    let socket = lab.socket();
-    let _proxy = lab.proxy(
-        "pass-through.cfg",
-        PASS_THROUGH,
-        port,
-        &[
-            ("PORT", &port_text),
-            ("SOCKET_PATH", socket.to_str().unwrap()),
-        ],
-    );
-    let out = verify(&[
-        &format!("tcp://127.0.0.1:{port}"),
-        "--preset",
-        "traefik",
-        "--format",
-        "json",
-    ]);
-    let report = json_report(&out);
-    let after = podman_state();
-
-    for i in 0..2 {
-        podman(&["rm", "-f", &format!("{tag}-{i}")]);
-    }
-    podman(&["volume", "rm", &tag]);
-    podman(&["network", "rm", &tag]);
-
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    // Every probe reached podman, none was denied: the probes, not the proxy, kept it safe.
-    assert_eq!(report["summary"]["allowed"], 119, "{}", report["summary"]);
-    assert_eq!(report["summary"]["denied"], 0);
-    assert_eq!(report["summary"]["no_answer"], 0);
-    assert!(
-        before.iter().filter(|l| l.contains(&tag)).count() >= 4,
-        "{before:#?}"
-    );
-    assert_eq!(before, after, "podman's state changed");
-    eprintln!(
-        "verify through a pass-through proxy: {} requests reached podman, state unchanged ({} objects compared)",
-        report["summary"]["requests"],
-        before.len()
-    );
+    probes_change_nothing(Daemon::Podman);
 }
 
 #[test]
 fn probes_change_nothing_on_the_docker_engine_behind_a_proxy_that_allows_everything() {
-    let lab = Lab::engine();
+    probes_change_nothing(Daemon::Engine);
+}
+
+/// verify's probes for traefik through a proxy that forwards everything: every probe reaches
+/// the daemon, and the daemon's state is as it was.
+fn probes_change_nothing(daemon: Daemon) {
+    let lab = Lab::new(daemon);
     let tag = engine::unique("spg-verify-");
     let label = format!("spg.test={tag}");
-    // What a careless probe could remove or change: a running and a stopped container, an unused
-    // volume and network (what prune would take), all labelled; and every image.
-    engine::docker_ok(&[
-        "run",
-        "-d",
-        "--name",
-        &format!("{tag}-run"),
-        "--label",
-        &label,
-        engine::BUSYBOX,
-        "sleep",
-        "300",
-    ]);
-    engine::docker_ok(&[
-        "create",
-        "--name",
-        &format!("{tag}-stopped"),
-        "--label",
-        &label,
-        engine::BUSYBOX,
-        "true",
-    ]);
-    engine::docker_ok(&["volume", "create", "--label", &label, &tag]);
-    engine::docker_ok(&["network", "create", "--label", &label, &tag]);
-    let before = engine::state(&label);
+    // What a careless probe could remove or change: containers (on the engine a running and a
+    // stopped one, on podman two stopped ones), an unused volume and network (what prune would
+    // take), all labelled; and every image.
+    let image = daemon.image();
+    let containers: Vec<(String, Vec<&str>, Vec<&str>)> = match daemon {
+        Daemon::Engine => vec![
+            (
+                format!("{tag}-run"),
+                vec!["run", "-d"],
+                vec![image, "sleep", "300"],
+            ),
+            (
+                format!("{tag}-stopped"),
+                vec!["create"],
+                vec![image, "true"],
+            ),
+        ],
+        Daemon::Podman => (0..2)
+            .map(|i| {
+                (
+                    format!("{tag}-{i}"),
+                    vec!["create"],
+                    vec![image, "/bin/busybox", "true"],
+                )
+            })
+            .collect(),
+    };
+    for (name, verb, command) in &containers {
+        let labelled = ["--name", name, "--label", &label];
+        daemon.admin_ok(&[&verb[..], &labelled, &command[..]].concat());
+    }
+    daemon.admin_ok(&["volume", "create", "--label", &label, &tag]);
+    daemon.admin_ok(&["network", "create", "--label", &label, &tag]);
+    let before = daemon.state(&label);
 
     let port = common::free_port();
     let port_text = port.to_string();
@@ -470,32 +372,36 @@ fn probes_change_nothing_on_the_docker_engine_behind_a_proxy_that_allows_everyth
     ]);
     let report = json_report(&out);
     drop(proxy);
-    let after = engine::state(&label);
+    let after = daemon.state(&label);
 
-    engine::docker(&["rm", "-f", &format!("{tag}-run"), &format!("{tag}-stopped")]);
-    engine::docker(&["volume", "rm", &tag]);
-    engine::docker(&["network", "rm", &tag]);
+    let mut rm = vec!["rm", "-f"];
+    rm.extend(containers.iter().map(|(name, _, _)| name.as_str()));
+    daemon.admin(&rm);
+    daemon.admin(&["volume", "rm", &tag]);
+    daemon.admin(&["network", "rm", &tag]);
 
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Every probe reached the daemon, none was denied: the probes, not the proxy, kept it safe.
     assert_eq!(report["summary"]["allowed"], 119, "{}", report["summary"]);
     assert_eq!(report["summary"]["denied"], 0);
     assert_eq!(report["summary"]["no_answer"], 0);
-    assert_eq!(
-        before.iter().filter(|l| l.contains(&tag)).count(),
-        4,
-        "{before:#?}"
-    );
-    assert_eq!(before, after, "the engine's state changed");
+    let tagged = before.iter().filter(|l| l.contains(&tag)).count();
+    match daemon {
+        Daemon::Engine => assert_eq!(tagged, 4, "{before:#?}"),
+        Daemon::Podman => assert!(tagged >= 4, "{before:#?}"),
+    }
+    assert_eq!(before, after, "{}'s state changed", daemon.name());
     eprintln!(
-        "verify through a pass-through proxy: {} requests reached the Docker Engine, state unchanged ({} objects compared)",
+        "verify through a pass-through proxy: {} requests reached {}, state unchanged ({} objects compared)",
         report["summary"]["requests"],
+        daemon.name(),
         before.len()
     );
 }
 
 #[test]
 fn markdown_report() {
-    let lab = Lab::start();
+    let lab = Lab::new(Daemon::Podman);
     let port = common::free_port();
     let (_, config) = common::render_config(
         common::presets(&["traefik"]),

@@ -3048,8 +3048,16 @@ mod tests {
     use super::outline::{self, Step};
     use super::*;
 
-    fn k(s: &str) -> Step {
-        Step::Key(s.into())
+    /// An outline path written `services/a/volumes/[1]`: keys, and `[n]` for the nth item.
+    fn path(p: &str) -> Vec<Step> {
+        p.split('/')
+            .map(
+                |s| match s.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                    Some(n) => Step::Index(n.parse().unwrap()),
+                    None => Step::Key(s.into()),
+                },
+            )
+            .collect()
     }
 
     #[test]
@@ -3091,56 +3099,66 @@ mod tests {
     #[test]
     fn near_misses_follow_the_flags_rule() {
         let t = tables();
-        let miss = |n: &str, v: &str| t.near_miss(n, v).map(|r| r.name);
-        assert_eq!(miss("IAMGES", "1"), Some("IMAGES"));
-        assert_eq!(miss("INF0", "1"), Some("INFO"));
-        assert_eq!(miss("LOG_LEVL", "debug"), Some("LOG_LEVEL"));
-        // A known flag of any fork is never a near miss.
-        assert_eq!(miss("ALLOW_PAUSE", "1"), None);
-        assert_eq!(miss("ALLOW_RESTART", "1"), None);
-        // The app's variables: values that are no switch, or names far from every flag.
-        assert_eq!(miss("PORT", "8080"), None);
-        assert_eq!(miss("POSTGRES_PASSWORD", "1"), None);
-        assert_eq!(miss("ALLOW_CHANGE", "1"), Some("ALLOW_CHANGES"));
+        for (name, value, expected) in [
+            ("IAMGES", "1", Some("IMAGES")),
+            ("INF0", "1", Some("INFO")),
+            ("LOG_LEVL", "debug", Some("LOG_LEVEL")),
+            // A known flag of any fork is never a near miss.
+            ("ALLOW_PAUSE", "1", None),
+            ("ALLOW_RESTART", "1", None),
+            // The app's variables: values that are no switch, or names far from every flag.
+            ("PORT", "8080", None),
+            ("POSTGRES_PASSWORD", "1", None),
+            ("ALLOW_CHANGE", "1", Some("ALLOW_CHANGES")),
+        ] {
+            let miss = t.near_miss(name, value).map(|r| r.name);
+            assert_eq!(miss, expected, "{name}={value}");
+        }
     }
 
     #[test]
     fn kinds_read_values_as_the_images_do() {
-        assert!(Kind::Bool.on("2"));
-        assert!(!Kind::Bool.on("true"));
-        assert!(Kind::Bool.trap("true"));
-        assert!(Kind::Words.on("YES"));
-        assert!(!Kind::Words.trap("true"));
-        assert!(Kind::One.trap("true"));
-        assert!(!Kind::Bool.trap("0"));
+        for (kind, value, on) in [
+            (Kind::Bool, "2", true),
+            (Kind::Bool, "true", false),
+            (Kind::Words, "YES", true),
+        ] {
+            assert_eq!(kind.on(value), on, "{kind:?} on {value}");
+        }
+        // A trap: meant as on, read as off.
+        for (kind, value, trap) in [
+            (Kind::Bool, "true", true),
+            (Kind::Words, "true", false),
+            (Kind::One, "true", true),
+            (Kind::Bool, "0", false),
+        ] {
+            assert_eq!(kind.trap(value), trap, "{kind:?} trap {value}");
+        }
     }
 
     #[test]
     fn ports_and_images_parse() {
-        assert_eq!(short_port("2375:2375"), Some((None, (2375, 2375))));
-        assert_eq!(
-            short_port("127.0.0.1:2375:2375/tcp"),
-            Some((Some("127.0.0.1".into()), (2375, 2375)))
-        );
-        assert_eq!(
-            short_port("[::1]:2375:2375"),
-            Some((Some("::1".into()), (2375, 2375)))
-        );
-        assert_eq!(
-            short_port("127.0.0.1::2375"),
-            Some((Some("127.0.0.1".into()), (2375, 2375)))
-        );
-        assert_eq!(short_port("2375"), Some((None, (2375, 2375))));
-        assert_eq!(
-            short_port("2370-2380:2370-2380"),
-            Some((None, (2370, 2380)))
-        );
+        for (spec, host, range) in [
+            ("2375:2375", None, (2375, 2375)),
+            ("127.0.0.1:2375:2375/tcp", Some("127.0.0.1"), (2375, 2375)),
+            ("[::1]:2375:2375", Some("::1"), (2375, 2375)),
+            ("127.0.0.1::2375", Some("127.0.0.1"), (2375, 2375)),
+            ("2375", None, (2375, 2375)),
+            ("2370-2380:2370-2380", None, (2370, 2380)),
+        ] {
+            let expected = Some((host.map(String::from), range));
+            assert_eq!(short_port(spec), expected, "{spec}");
+        }
         assert!(loopback("127.0.0.1") && loopback("[::1]") && !loopback("0.0.0.0"));
-        assert_eq!(image_repository("docker.io/library/haproxy:3.2"), "haproxy");
-        assert_eq!(
-            image_repository("localhost:5000/x/socket-proxy:1"),
-            "localhost:5000/x/socket-proxy"
-        );
+        for (image, repository) in [
+            ("docker.io/library/haproxy:3.2", "haproxy"),
+            (
+                "localhost:5000/x/socket-proxy:1",
+                "localhost:5000/x/socket-proxy",
+            ),
+        ] {
+            assert_eq!(image_repository(image), repository, "{image}");
+        }
         assert_eq!(
             tcp_targets("DOCKER_HOST=tcp://filter:2376/x"),
             vec![("filter".into(), 2376)]
@@ -3236,30 +3254,18 @@ services:
         published: 2375
 ";
         let root = outline::parse(text);
-        let at = |p: &[Step]| outline::locate(&root, p);
-        assert_eq!(at(&[k("services"), k("a")]), Some(8));
-        assert_eq!(
-            at(&[k("services"), k("a"), k("environment"), k("POST")]),
-            Some(13)
-        );
-        // Merged keys are where they are written: in the anchor.
-        assert_eq!(
-            at(&[k("services"), k("a"), k("environment"), k("EVENTS")]),
-            Some(3)
-        );
-        assert_eq!(
-            at(&[k("services"), k("a"), k("volumes"), Step::Index(1)]),
-            Some(16)
-        );
-        assert_eq!(
-            at(&[k("services"), k("b"), k("environment"), Step::Index(1)]),
-            Some(21)
-        );
-        assert_eq!(
-            at(&[k("services"), k("b"), k("ports"), Step::Index(0)]),
-            Some(27)
-        );
-        // A block scalar's lines are not keys.
-        assert_eq!(at(&[k("not")]), None);
+        for (at, line) in [
+            ("services/a", Some(8)),
+            ("services/a/environment/POST", Some(13)),
+            // Merged keys are where they are written: in the anchor.
+            ("services/a/environment/EVENTS", Some(3)),
+            ("services/a/volumes/[1]", Some(16)),
+            ("services/b/environment/[1]", Some(21)),
+            ("services/b/ports/[0]", Some(27)),
+            // A block scalar's lines are not keys.
+            ("not", None),
+        ] {
+            assert_eq!(outline::locate(&root, &path(at)), line, "{at}");
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod engine;
 pub mod guard_corpus;
 pub mod podman;
+pub mod real_daemon;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -14,6 +14,42 @@ pub fn podman(args: &[&str]) -> Output {
         .expect("podman is installed (.ci/run installs it)")
 }
 
+/// Sorted lines describing podman's containers (with their state), images, volumes and
+/// networks (with their labels).
+pub fn state() -> Vec<String> {
+    let mut lines = Vec::new();
+    for args in [
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "container {{.ID}} {{.Names}} {{.State}} {{.Labels}}",
+        ][..],
+        &[
+            "images",
+            "-a",
+            "--format",
+            "image {{.ID}} {{.Repository}}:{{.Tag}}",
+        ],
+        &["volume", "ls", "--format", "volume {{.Name}} {{.Labels}}"],
+        &["network", "ls", "--format", "network {{.Name}} {{.Labels}}"],
+    ] {
+        let out = podman(args);
+        assert!(
+            out.status.success(),
+            "podman {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        lines.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from),
+        );
+    }
+    lines.sort();
+    lines
+}
+
 /// A tiny image made from Debian's static busybox, so no registry is needed.
 pub fn ensure_image() {
     if podman(&["image", "exists", IMAGE]).status.success() {
