@@ -73,6 +73,33 @@ fn image_defaults(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The fixture `text` under each flag set, each on top of the defaults lint judges it with.
+fn flag_set_cases<const N: usize>(
+    name: &str,
+    text: &str,
+    socket_text: &str,
+    flag_sets: [(&str, Vec<(&str, &str)>); N],
+) -> Vec<Case> {
+    let defaults = image_defaults(text);
+    flag_sets
+        .into_iter()
+        .map(|(label, flags)| {
+            let mut all: Vec<(&str, &str)> = defaults
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            all.extend(flags);
+            fixture_case(
+                &format!("{name} {label}"),
+                text,
+                common::free_port(),
+                socket_text,
+                &all,
+            )
+        })
+        .collect()
+}
+
 /// Every catalog route, bare and with version prefixes, HEAD where the daemon has it.
 fn catalog_corpus(catalog: &Catalog) -> Vec<Probe> {
     let mut out = Vec::new();
@@ -143,11 +170,6 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
             .collect(),
     });
     let tecnativa = include_str!("fixtures/tecnativa-style.cfg");
-    let tecnativa_defaults = image_defaults(tecnativa);
-    let defaults: Vec<(&str, &str)> = tecnativa_defaults
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let flag_sets: [(&str, Vec<(&str, &str)>); 5] = [
         ("defaults only", vec![]),
         ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
@@ -171,21 +193,15 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
             vec![("POST", "true"), ("CONTAINERS", "yes"), ("EXEC", "2")],
         ),
     ];
-    for (label, flags) in flag_sets {
-        let mut all = defaults.to_vec();
-        all.extend(flags);
-        cases.push(fixture_case(
-            &format!("tecnativa-style {label}"),
-            tecnativa,
-            common::free_port(),
-            socket_text,
-            &all,
-        ));
-    }
+    cases.extend(flag_set_cases(
+        "tecnativa-style",
+        tecnativa,
+        socket_text,
+        flag_sets,
+    ));
     // linuxserver's semantics: sub-resource denials first, actions before the method gate,
     // Podman's API; "defaults only" is what lint judges the file with (LIBPOD_PING=1 ...).
     let linuxserver = include_str!("fixtures/linuxserver-style.cfg");
-    let linuxserver_defaults = image_defaults(linuxserver);
     let flag_sets: [(&str, Vec<(&str, &str)>); 7] = [
         ("defaults only", vec![]),
         ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
@@ -228,20 +244,12 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
             ],
         ),
     ];
-    for (label, flags) in flag_sets {
-        let mut all: Vec<(&str, &str)> = linuxserver_defaults
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        all.extend(flags);
-        cases.push(fixture_case(
-            &format!("linuxserver-style {label}"),
-            linuxserver,
-            common::free_port(),
-            socket_text,
-            &all,
-        ));
-    }
+    cases.extend(flag_set_cases(
+        "linuxserver-style",
+        linuxserver,
+        socket_text,
+        flag_sets,
+    ));
     cases.push(fixture_case(
         "handwritten-tcp-chain",
         include_str!("fixtures/handwritten-tcp-chain.cfg"),
