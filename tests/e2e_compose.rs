@@ -159,13 +159,7 @@ fn run_case(case: &Case) {
     let what = format!("{:?} {:?} {}", case.compose, case.policy, case.image);
 
     // Non-root with the socket's group and nothing else; read-only; no capabilities.
-    let id = engine::exec(&proxy, &["id"]);
-    let gid = engine::socket_gid();
-    assert_eq!(
-        common::output_text(&id).trim(),
-        format!("uid=99(haproxy) gid={gid} groups={gid}"),
-        "{what}"
-    );
+    assert_haproxy_with_socket_group(&proxy, &what);
     let inspect = engine::docker_ok(&[
         "inspect",
         "-f",
@@ -471,15 +465,20 @@ fn check_isolated_client(container: &str, preset: &str, others: &[&str], what: &
     );
 }
 
-/// The proxy of an isolated stack: non-root with the socket's group, and no network at all.
-fn check_isolated_proxy(proxy: &str, what: &str) {
-    let id = common::output_text(&engine::exec(proxy, &["id"]));
+/// The proxy runs as the image's user haproxy (uid 99) with the socket's group and no other.
+fn assert_haproxy_with_socket_group(container: &str, what: &str) {
+    let id = common::output_text(&engine::exec(container, &["id"]));
     let gid = engine::socket_gid();
     assert_eq!(
         id.trim(),
         format!("uid=99(haproxy) gid={gid} groups={gid}"),
         "{what}"
     );
+}
+
+/// The proxy of an isolated stack: non-root with the socket's group, and no network at all.
+fn check_isolated_proxy(proxy: &str, what: &str) {
+    assert_haproxy_with_socket_group(proxy, what);
     let net = engine::docker_ok(&[
         "inspect",
         "-f",
@@ -829,13 +828,7 @@ fn swarm_stack_with_a_socket_per_client() {
     let proxy = stack.container("sockproxy", Duration::from_secs(90));
     wait_healthy(&proxy, Duration::from_secs(90));
     let what = format!("stack {}", stack.name);
-    let id = common::output_text(&engine::exec(&proxy, &["id"]));
-    let gid = engine::socket_gid();
-    assert_eq!(
-        id.trim(),
-        format!("uid=99(haproxy) gid={gid} groups={gid}"),
-        "{what}"
-    );
+    assert_haproxy_with_socket_group(&proxy, &what);
     let proxy_mounts = engine::docker_ok(&[
         "inspect",
         "-f",

@@ -73,7 +73,8 @@ fn image_defaults(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The fixture `text` under each flag set, each on top of the defaults lint judges it with.
+/// The fixture `text` under [`TEMPLATE_FLAG_SETS`] and under its own `flag_sets`, each on top
+/// of the defaults lint judges it with.
 fn flag_set_cases<const N: usize>(
     name: &str,
     text: &str,
@@ -81,8 +82,10 @@ fn flag_set_cases<const N: usize>(
     flag_sets: [(&str, Vec<(&str, &str)>); N],
 ) -> Vec<Case> {
     let defaults = image_defaults(text);
-    flag_sets
-        .into_iter()
+    TEMPLATE_FLAG_SETS
+        .iter()
+        .map(|(label, flags)| (*label, flags.to_vec()))
+        .chain(flag_sets)
         .map(|(label, flags)| {
             let mut all: Vec<(&str, &str)> = defaults
                 .iter()
@@ -170,13 +173,7 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
             .collect(),
     });
     let tecnativa = include_str!("fixtures/tecnativa-style.cfg");
-    let flag_sets: [(&str, Vec<(&str, &str)>); 5] = [
-        ("defaults only", vec![]),
-        ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
-        (
-            "CONTAINERS=1 POST=1",
-            vec![("CONTAINERS", "1"), ("POST", "1")],
-        ),
+    let flag_sets: [(&str, Vec<(&str, &str)>); 2] = [
         (
             "CONTAINERS IMAGES NETWORKS INFO ALLOW_RESTARTS POST",
             vec![
@@ -202,13 +199,7 @@ fn cases(work: &common::WorkDir) -> Vec<Case> {
     // linuxserver's semantics: sub-resource denials first, actions before the method gate,
     // Podman's API; "defaults only" is what lint judges the file with (LIBPOD_PING=1 ...).
     let linuxserver = include_str!("fixtures/linuxserver-style.cfg");
-    let flag_sets: [(&str, Vec<(&str, &str)>); 7] = [
-        ("defaults only", vec![]),
-        ("CONTAINERS=1", vec![("CONTAINERS", "1")]),
-        (
-            "CONTAINERS=1 POST=1",
-            vec![("CONTAINERS", "1"), ("POST", "1")],
-        ),
+    let flag_sets: [(&str, Vec<(&str, &str)>); 4] = [
         (
             "ALLOW_RESTARTS ALLOW_START ALLOW_PAUSE with POST=0",
             vec![
@@ -471,11 +462,11 @@ fn evaluator_agrees_with_real_haproxy() {
     }
 }
 
-/// The flag sets every real-world fixture runs under, on top of the defaults of the image whose
-/// template it is (what lint judges it with): those alone, the usual Traefik setting, and
-/// Traefik with writes.
-const REAL_WORLD_FLAG_SETS: &[(&str, &[(&str, &str)])] = &[
-    ("defaults", &[]),
+/// The flag sets every template fixture (real-world and our own) runs under, on top of the
+/// defaults of the image whose template it is (what lint judges it with): those alone, the
+/// usual Traefik setting, and Traefik with writes.
+const TEMPLATE_FLAG_SETS: &[(&str, &[(&str, &str)])] = &[
+    ("defaults only", &[]),
     ("CONTAINERS=1", &[("CONTAINERS", "1")]),
     ("CONTAINERS=1 POST=1", &[("CONTAINERS", "1"), ("POST", "1")]),
 ];
@@ -628,7 +619,7 @@ fn real_world_fixtures_agree_with_haproxy() {
             if minimum.is_some_and(|m| !version.at_least(m.major, m.minor)) {
                 continue;
             }
-            for (fi, (label, flags)) in REAL_WORLD_FLAG_SETS.iter().enumerate() {
+            for (fi, (label, flags)) in TEMPLATE_FLAG_SETS.iter().enumerate() {
                 // The defaults lint judges the fixture with (its image's), then the flag set.
                 let mut env: Env = image_defaults(text).into_iter().collect();
                 env.insert("LOG_LEVEL".into(), "info".into());
