@@ -1352,7 +1352,7 @@ impl Compiler {
                 "http-request" => {
                     if let Some(rule) = self.http_request(d) {
                         proxy.rules.push(rule);
-                    } else if d.args().is_empty() {
+                    } else if d.len() == 1 {
                         self.note(&d.first(), "`http-request` without an action".into());
                     }
                 }

@@ -62,14 +62,14 @@ impl Assumed {
         } else {
             format!(
                 "recognised by the name(s) only its template reads: {}",
-                names(&self.evidence)
+                super::list(&self.evidence)
             )
         };
         for (label, read) in &self.others {
             if !self.tied.contains(label) {
                 why.push_str(&format!(
                     "; the rules also read {} of the {label} template, which this image does not set",
-                    names(read)
+                    super::list(read)
                 ));
             }
         }
@@ -80,21 +80,6 @@ impl Assumed {
     pub fn sets(&self, name: &str) -> bool {
         self.defaults.contains_key(name)
     }
-}
-
-/// `A, B, C (+N more)`
-fn names(list: &[String]) -> String {
-    const SHOWN: usize = 8;
-    let mut s = list
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if list.len() > SHOWN {
-        s.push_str(&format!(" (+{} more)", list.len() - SHOWN));
-    }
-    s
 }
 
 /// The families whose images run an HAProxy template that reads `env(X) -m bool` flags: the

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::patterns;
-use super::{families, Code, FileKind, FileReport, Finding, LintOptions};
+use super::{families, list, Code, FileKind, FileReport, Finding, LintOptions};
 use crate::catalog::{Catalog, RouteId};
 use crate::error::{Error, Location, Result};
 use crate::haproxy::eval::{self, Model, PatternFiles};
@@ -141,7 +141,6 @@ fn baseline(
     }))
 }
 
-/// `a, b, c (+N more)`
 /// How many lines one text has that the other lacks (counted with repeats), in linear time: a
 /// minimal diff (Myers) is quadratic in the worst case, and a hand-edited 50 MB file is one.
 fn lines_not_shared(a: &str, b: &str) -> usize {
@@ -153,20 +152,6 @@ fn lines_not_shared(a: &str, b: &str) -> usize {
         *counts.entry(line).or_default() -= 1;
     }
     counts.values().map(|n| n.unsigned_abs() as usize).sum()
-}
-
-fn list(names: &[String]) -> String {
-    const SHOWN: usize = 8;
-    let mut s = names
-        .iter()
-        .take(SHOWN)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > SHOWN {
-        s.push_str(&format!(" (+{} more)", names.len() - SHOWN));
-    }
-    s
 }
 
 /// Rows grouped by the line that decided them (None sorts first: the frontend's own line).
@@ -466,7 +451,7 @@ fn bypass_prone(
         .filter(|d| d.keyword() == "http-request")
         .filter(|d| {
             let a = d.arg(0).unwrap_or("");
-            let has = |w: &str| d.args().iter().any(|x| x.text == w);
+            let has = |w: &str| d.words().skip(1).any(|x| x.text == w);
             (a == "allow" && allowing.contains(&d.line))
                 || ((a == "deny" || a == "return") && has("unless"))
         })
@@ -709,7 +694,7 @@ fn hardening(
                 ));
             }
             if d.keyword() == "log" && d.arg(0) != Some("global") {
-                let words: Vec<&str> = d.args().iter().map(|w| w.text).collect();
+                let words: Vec<&str> = d.words().skip(1).map(|w| w.text).collect();
                 if let Some(f) = words.iter().position(|w| FACILITIES.contains(w)) {
                     if let Some(level) = words.get(f + 1).filter(|l| QUIET_LEVELS.contains(l)) {
                         findings.push(Finding::new(

@@ -103,6 +103,21 @@ impl LintOptions {
     }
 }
 
+/// `a, b, c (+N more)`: the first eight names of a list in a finding's message.
+fn list(names: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut s = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        s.push_str(&format!(" (+{} more)", names.len() - SHOWN));
+    }
+    s
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
